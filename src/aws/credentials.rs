@@ -1,0 +1,191 @@
+//! Finding credentials the way the SDK's default chain does, but one provider at a time, so the
+//! report can say which provider supplied them (or why each one did not) — never a secret.
+
+use std::time::{Duration, Instant};
+
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::imds;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::date_time::{DateTime, Format};
+
+use crate::aws::chain_message;
+use crate::evidence::{CredentialsEvidence, ErrorInfo, Phase, ProviderAttempt};
+
+/// What the credentials step may use.
+pub struct CredentialsSetup {
+    pub http: SharedHttpClient,
+    /// `--profile`: use only that profile, as the AWS CLI does.
+    pub profile: Option<String>,
+    /// A bounded IMDS client, or `None` when IMDS is disabled or known unreachable
+    /// (with the reason).
+    pub imds: Result<imds::Client, String>,
+    /// Per-provider deadline.
+    pub timeout: Duration,
+}
+
+/// Ask each provider in the default chain's order; the first that answers wins. As in the SDK,
+/// "not configured" moves on to the next provider and any other error stops the chain.
+pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<SharedCredentialsProvider>) {
+    let started = Instant::now();
+    let pc = ProviderConfig::default().with_http_client(setup.http.clone());
+    let mut chain: Vec<(&'static str, Option<SharedCredentialsProvider>, String)> = Vec::new();
+    if let Some(profile) = &setup.profile {
+        let p = ProfileFileCredentialsProvider::builder()
+            .configure(&pc)
+            .profile_name(profile)
+            .build();
+        chain.push(("profile", Some(SharedCredentialsProvider::new(p)), String::new()));
+    } else {
+        chain.push((
+            "environment",
+            Some(SharedCredentialsProvider::new(
+                EnvironmentVariableCredentialsProvider::new(),
+            )),
+            String::new(),
+        ));
+        let p = ProfileFileCredentialsProvider::builder().configure(&pc).build();
+        chain.push(("profile", Some(SharedCredentialsProvider::new(p)), String::new()));
+        let p = WebIdentityTokenCredentialsProvider::builder()
+            .configure(&pc)
+            .build();
+        chain.push(("web_identity", Some(SharedCredentialsProvider::new(p)), String::new()));
+        let p = EcsCredentialsProvider::builder().configure(&pc).build();
+        chain.push(("container", Some(SharedCredentialsProvider::new(p)), String::new()));
+        match &setup.imds {
+            Ok(client) => {
+                let p = ImdsCredentialsProvider::builder()
+                    .configure(&pc)
+                    .imds_client(client.clone())
+                    .build();
+                chain.push((
+                    "instance_profile",
+                    Some(SharedCredentialsProvider::new(p)),
+                    String::new(),
+                ));
+            }
+            Err(why) => chain.push(("instance_profile", None, why.clone())),
+        }
+    }
+
+    let mut tried = Vec::new();
+    for (name, provider, why) in chain {
+        let Some(provider) = provider else {
+            tried.push(ProviderAttempt {
+                provider: name,
+                outcome: "skipped",
+                message: why,
+                duration_ms: 0,
+            });
+            continue;
+        };
+        let t0 = Instant::now();
+        let result = tokio::time::timeout(setup.timeout, provider.provide_credentials()).await;
+        let duration_ms = t0.elapsed().as_millis() as u64;
+        match result {
+            Ok(Ok(creds)) => {
+                tried.push(ProviderAttempt {
+                    provider: name,
+                    outcome: "found",
+                    message: "credentials loaded".into(),
+                    duration_ms,
+                });
+                let expires_at = creds.expiry().and_then(|t| {
+                    DateTime::from(t).fmt(Format::DateTime).ok()
+                });
+                let ev = CredentialsEvidence {
+                    provider: Some(name),
+                    expires_at,
+                    tried,
+                    duration: started.elapsed(),
+                    error: None,
+                };
+                return (ev, Some(provider));
+            }
+            Ok(Err(CredentialsError::CredentialsNotLoaded(e))) => {
+                let _ = e;
+                tried.push(ProviderAttempt {
+                    provider: name,
+                    outcome: "not_configured",
+                    message: not_loaded_message(name),
+                    duration_ms,
+                });
+            }
+            Ok(Err(e)) => {
+                let message = chain_message(&e);
+                tried.push(ProviderAttempt {
+                    provider: name,
+                    outcome: "error",
+                    message: message.clone(),
+                    duration_ms,
+                });
+                let ev = CredentialsEvidence {
+                    provider: None,
+                    expires_at: None,
+                    tried,
+                    duration: started.elapsed(),
+                    error: Some(ErrorInfo::new(
+                        Phase::Credentials,
+                        "credentials_error",
+                        format!("the {name} credential provider failed: {message}"),
+                    )),
+                };
+                return (ev, None);
+            }
+            Err(_) => {
+                tried.push(ProviderAttempt {
+                    provider: name,
+                    outcome: "error",
+                    message: format!("no answer within {} ms", setup.timeout.as_millis()),
+                    duration_ms,
+                });
+                let ev = CredentialsEvidence {
+                    provider: None,
+                    expires_at: None,
+                    tried,
+                    duration: started.elapsed(),
+                    error: Some(ErrorInfo::new(
+                        Phase::Credentials,
+                        "credentials_timeout",
+                        format!(
+                            "the {name} credential provider did not answer within {} ms",
+                            setup.timeout.as_millis()
+                        ),
+                    )),
+                };
+                return (ev, None);
+            }
+        }
+    }
+    let names: Vec<&str> = tried.iter().map(|t| t.provider).collect();
+    let ev = CredentialsEvidence {
+        provider: None,
+        expires_at: None,
+        tried,
+        duration: started.elapsed(),
+        error: Some(ErrorInfo::new(
+            Phase::Credentials,
+            "no_credentials",
+            format!("no credentials found (tried: {})", names.join(", ")),
+        )),
+    };
+    (ev, None)
+}
+
+/// A short, secret-free reason for "not configured", per provider.
+fn not_loaded_message(provider: &str) -> String {
+    match provider {
+        "environment" => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set".into(),
+        "profile" => "no credentials in the shared config/credentials files".into(),
+        "web_identity" => "AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN not set".into(),
+        "container" => "no container credentials endpoint configured".into(),
+        "instance_profile" => "no IAM role attached to the instance".into(),
+        _ => "not configured".into(),
+    }
+}

@@ -1,0 +1,286 @@
+//! The only boundary to the AWS SDK: building clients that share the probe's HTTP client,
+//! recording what the transport saw of each operation, and turning SDK errors into
+//! [`ErrorInfo`] data labelled with the phase where they failed.
+
+pub mod credentials;
+
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::imds;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connection::CaptureSmithyConnection;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::evidence::{ErrorInfo, Phase, ResponseMeta};
+use crate::net::resolver::DnsLookupError;
+
+/// Settings shared by every SDK client of one run.
+#[derive(Debug, Clone)]
+pub struct SdkSettings {
+    pub region: String,
+    pub profile: Option<String>,
+    pub connect_timeout: Duration,
+    pub max_attempts: u32,
+}
+
+/// Load the SDK configuration: standard environment and profile handling (endpoint URLs,
+/// `AWS_PROFILE`, ...), but always our HTTP client, our credentials and our deadlines.
+pub async fn sdk_config(
+    http: SharedHttpClient,
+    settings: &SdkSettings,
+    credentials: Option<SharedCredentialsProvider>,
+) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .region(Region::new(settings.region.clone()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(settings.connect_timeout)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)));
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader = match credentials {
+        Some(c) => loader.credentials_provider(c),
+        None => loader.no_credentials(),
+    };
+    loader.load().await
+}
+
+/// An S3 client for `region` (which may differ from the SDK config's: a bucket elsewhere).
+pub fn s3_client(sdk: &SdkConfig, region: &str, path_style: bool) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .region(Region::new(region.to_string()))
+        .force_path_style(path_style)
+        .request_checksum_calculation(
+            aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+        )
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// The IMDS endpoint the SDK will use (for reports).
+pub fn imds_endpoint() -> String {
+    if let Ok(ep) = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        && !ep.is_empty()
+    {
+        return ep;
+    }
+    match std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") {
+        Ok(m) if m.eq_ignore_ascii_case("ipv6") => "http://[fd00:ec2::254]".to_string(),
+        _ => "http://169.254.169.254".to_string(),
+    }
+}
+
+/// True when `AWS_EC2_METADATA_DISABLED` asks the SDK not to use IMDS.
+pub fn imds_disabled() -> bool {
+    std::env::var("AWS_EC2_METADATA_DISABLED")
+        .map(|v| v.trim().eq_ignore_ascii_case("true"))
+        .unwrap_or(false)
+}
+
+/// A bounded IMDSv2 client on the shared HTTP client: one attempt, `timeout` per call.
+pub fn imds_client(http: SharedHttpClient, timeout: Duration) -> imds::Client {
+    imds::Client::builder()
+        .configure(&ProviderConfig::default().with_http_client(http))
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .operation_attempt_timeout(timeout)
+        .operation_timeout(timeout)
+        .max_attempts(1)
+        .build()
+}
+
+/// An interceptor that records, per operation, what the transport saw: status, request ids,
+/// the peer address actually connected to, and the attempt count.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseRecorder {
+    meta: Arc<Mutex<ResponseMeta>>,
+}
+
+impl ResponseRecorder {
+    /// What was recorded so far.
+    pub fn meta(&self) -> ResponseMeta {
+        self.meta.lock().expect("recorder poisoned").clone()
+    }
+}
+
+impl Intercept for ResponseRecorder {
+    fn name(&self) -> &'static str {
+        "vpce-probe::ResponseRecorder"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut meta = self.meta.lock().expect("recorder poisoned");
+        meta.attempts += 1;
+        if let Some(conn) = cfg.load::<CaptureSmithyConnection>().and_then(|c| c.get()) {
+            meta.peer = conn.remote_addr().or(meta.peer);
+            meta.local = conn.local_addr().or(meta.local);
+        }
+        if let Some(resp) = context.response() {
+            let h = resp.headers();
+            let get = |name: &str| h.get(name).map(str::to_string);
+            meta.http_status = Some(resp.status().as_u16());
+            meta.request_id = get("x-amz-request-id").or_else(|| get("x-amzn-requestid"));
+            meta.extended_request_id = get("x-amz-id-2");
+            if let Some(r) = get("x-amz-bucket-region") {
+                meta.bucket_region = Some(r);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Walk an error's source chain looking for a `T`.
+pub fn find_in_chain<'a, T: StdError + 'static>(
+    err: &'a (dyn StdError + 'static),
+) -> Option<&'a T> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The whole chain of an error on one line ("a: b: c"), without repeats.
+pub fn chain_message(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Classify a connect-level I/O error by its OS error, so hints can name the fault.
+fn classify_io(io: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match (io.raw_os_error(), io.kind()) {
+        (Some(22), _) => "route_blackholed",
+        (Some(13), _) | (Some(1), _) => "route_prohibited",
+        (Some(113), _) | (_, K::HostUnreachable) => "host_unreachable",
+        (Some(101), _) | (_, K::NetworkUnreachable) => "network_unreachable",
+        (_, K::ConnectionRefused) => "connection_refused",
+        (_, K::TimedOut) => "connect_timeout",
+        (_, K::ConnectionReset) | (_, K::ConnectionAborted) => "connection_reset",
+        _ => "connect_error",
+    }
+}
+
+/// Turn any SDK error into data: phase, code, message, HTTP status.
+pub fn classify_sdk_error<E>(err: &SdkError<E, HttpResponse>, meta: &ResponseMeta) -> ErrorInfo
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
+    let as_dyn: &(dyn StdError + 'static) = err;
+    let message = chain_message(as_dyn);
+    match err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let m = se.err().meta();
+            // Bodiless answers (HEAD, moto's bare 403) carry no code, or just the status.
+            let code = match m.code() {
+                Some(c) if !c.is_empty() && !c.bytes().all(|b| b.is_ascii_digit()) => c.to_string(),
+                _ => status_code_name(status).to_string(),
+            };
+            let msg = m
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP {status} with no error message"));
+            ErrorInfo {
+                phase: Phase::Response,
+                code,
+                message: msg,
+                http_status: Some(status),
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            let phase = if meta.peer.is_none() {
+                Phase::Connect
+            } else {
+                Phase::Request
+            };
+            ErrorInfo::new(phase, "timeout", message)
+        }
+        SdkError::DispatchFailure(d) => {
+            if let Some(dns) = find_in_chain::<DnsLookupError>(as_dyn) {
+                return ErrorInfo::new(Phase::Dns, "dns_error", dns.to_string());
+            }
+            if d.is_timeout() {
+                return ErrorInfo::new(Phase::Connect, "connect_timeout", message);
+            }
+            let lower = message.to_ascii_lowercase();
+            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+            {
+                return ErrorInfo::new(Phase::Tls, "tls_error", message);
+            }
+            if let Some(io) = find_in_chain::<std::io::Error>(as_dyn) {
+                return ErrorInfo::new(Phase::Connect, classify_io(io), message);
+            }
+            if d.is_io() {
+                return ErrorInfo::new(Phase::Connect, "connect_error", message);
+            }
+            ErrorInfo::new(Phase::Request, "dispatch_error", message)
+        }
+        SdkError::ResponseError(_) => ErrorInfo {
+            phase: Phase::Response,
+            code: "response_error".into(),
+            message,
+            http_status: meta.http_status,
+        },
+        SdkError::ConstructionFailure(_) => {
+            let lower = message.to_ascii_lowercase();
+            let phase = if lower.contains("credential") || lower.contains("identity") {
+                Phase::Credentials
+            } else {
+                Phase::Config
+            };
+            ErrorInfo::new(phase, "request_not_built", message)
+        }
+        _ => ErrorInfo::new(Phase::Request, "sdk_error", message),
+    }
+}
+
+/// A code for bodiless error answers (HEAD requests, moto's bare 403s).
+pub fn status_code_name(status: u16) -> &'static str {
+    match status {
+        301 => "PermanentRedirect",
+        307 => "TemporaryRedirect",
+        400 => "BadRequest",
+        403 => "AccessDenied",
+        404 => "NotFound",
+        409 => "Conflict",
+        412 => "PreconditionFailed",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        _ => "HttpError",
+    }
+}

@@ -1,0 +1,118 @@
+//! The command line (clap derive): AWS CLI conventions, every flag documented.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Proves, from an EC2 instance, that S3 is reachable — and shows the evidence.
+///
+/// vpce-probe learns the instance's context from IMDSv2, finds credentials the way the AWS SDKs
+/// do, and runs real signed S3 requests (head, list, put, get, delete) against each bucket,
+/// with timings, request ids and the peer address actually used. Failures come with a hint
+/// naming what to fix.
+///
+/// Endpoints and credentials come from the standard AWS environment: AWS_REGION, AWS_PROFILE,
+/// AWS_ACCESS_KEY_ID..., AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
+/// AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED.
+///
+/// Exit codes: 0 every check passed; 1 a check failed; 2 bad input or configuration;
+/// 3 the report could not be written.
+#[derive(Debug, Parser)]
+#[command(name = "vpce-probe", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). VPCE_PROBE_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "VPCE_PROBE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe one or more buckets and report what works, with evidence.
+    Check(CheckArgs),
+}
+
+/// Log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// An aligned table for people (colour only on a terminal).
+    Human,
+    /// The JSON report (schema vpce-probe/report/v1, see docs/report-schema.md).
+    Json,
+}
+
+/// When to colour the human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Bucket to probe (repeat for several; probed concurrently).
+    #[arg(short, long = "bucket", value_name = "NAME", required = true)]
+    pub buckets: Vec<String>,
+
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, then IMDS).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named profile from the shared config/credentials files (only that profile is used).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Key prefix under which the put probe writes (never outside it).
+    #[arg(long, value_name = "PFX", default_value = ".vpce-probe/")]
+    pub prefix: String,
+
+    /// Write nothing: no put and no delete (list, and get with --key, still run).
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Probe GET on this existing object (first 1 KiB only) instead of the probe object.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Human, env = "VPCE_PROBE_OUTPUT")]
+    pub output: OutputFormat,
+
+    /// Deadline for the whole run, in seconds; every step takes what is left of it.
+    #[arg(long, value_name = "SECS", default_value = "10")]
+    pub timeout: String,
+
+    /// Deadline for opening one connection, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "3")]
+    pub connect_timeout: String,
+
+    /// Deadline for one IMDS call, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "1")]
+    pub imds_timeout: String,
+
+    /// Attempts per S3 request (1 = no retry).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_attempts: u32,
+
+    /// Use path-style S3 addressing (https://s3.REGION.amazonaws.com/BUCKET).
+    #[arg(long)]
+    pub path_style: bool,
+
+    /// Colour in the human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+}

@@ -1,0 +1,125 @@
+//! Who am I? The instance context from IMDSv2 (token first, never v1), bounded per call.
+//! Off EC2 — IMDS disabled or unreachable — the evidence says so and the run goes on.
+
+use std::time::Instant;
+
+use aws_config::imds;
+use aws_config::imds::client::error::ImdsError;
+
+use crate::aws::chain_message;
+use crate::evidence::{ContextEvidence, ContextSource, ErrorInfo, InstanceContext, Phase};
+
+const MD: &str = "/latest/meta-data/";
+
+/// Ask IMDS for the instance context. `client` is `None` when IMDS is disabled.
+pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> ContextEvidence {
+    let started = Instant::now();
+    let Some(client) = client else {
+        return ContextEvidence {
+            source: ContextSource::None,
+            endpoint,
+            disabled: true,
+            duration: started.elapsed(),
+            instance: None,
+            error: None,
+        };
+    };
+    // The first call fetches the session token; its failure means "no IMDS here".
+    let instance_id = match client.get(format!("{MD}instance-id")).await {
+        Ok(v) => Some(v.as_ref().trim().to_string()),
+        Err(e) => {
+            return ContextEvidence {
+                source: ContextSource::None,
+                endpoint,
+                disabled: false,
+                duration: started.elapsed(),
+                instance: None,
+                error: Some(imds_error(&e)),
+            };
+        }
+    };
+    let get = |path: String| async move {
+        match client.get(path).await {
+            Ok(v) => Some(v.as_ref().trim().to_string()).filter(|s| !s.is_empty()),
+            Err(_) => None,
+        }
+    };
+    let (region, az, az_id, mac, local_ipv4, role, doc) = tokio::join!(
+        get(format!("{MD}placement/region")),
+        get(format!("{MD}placement/availability-zone")),
+        get(format!("{MD}placement/availability-zone-id")),
+        get(format!("{MD}mac")),
+        get(format!("{MD}local-ipv4")),
+        get(format!("{MD}iam/security-credentials/")),
+        get("/latest/dynamic/instance-identity/document".to_string()),
+    );
+    let mut ctx = InstanceContext {
+        region,
+        instance_id,
+        availability_zone: az,
+        availability_zone_id: az_id,
+        local_ipv4,
+        iam_role: role.and_then(|r| r.lines().next().map(str::to_string)),
+        ..Default::default()
+    };
+    if let Some(doc) = doc
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&doc)
+    {
+        ctx.account_id = v["accountId"].as_str().map(str::to_string);
+        if ctx.region.is_none() {
+            ctx.region = v["region"].as_str().map(str::to_string);
+        }
+    }
+    if let Some(mac) = &mac {
+        let base = format!("{MD}network/interfaces/macs/{mac}/");
+        let (vpc, subnet, cidrs, sgs) = tokio::join!(
+            get(format!("{base}vpc-id")),
+            get(format!("{base}subnet-id")),
+            get(format!("{base}vpc-ipv4-cidr-blocks")),
+            get(format!("{base}security-group-ids")),
+        );
+        ctx.vpc_id = vpc;
+        ctx.subnet_id = subnet;
+        ctx.vpc_cidrs = lines(cidrs);
+        ctx.security_group_ids = lines(sgs);
+    }
+    ctx.mac = mac;
+    ContextEvidence {
+        source: ContextSource::Imds,
+        endpoint,
+        disabled: false,
+        duration: started.elapsed(),
+        instance: Some(ctx),
+        error: None,
+    }
+}
+
+fn lines(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Label an IMDS failure: no token (unreachable, hop limit, IMDSv2 refused) or a bad answer.
+fn imds_error(e: &ImdsError) -> ErrorInfo {
+    let message = chain_message(e);
+    match e {
+        ImdsError::FailedToLoadToken(t) if t.is_dispatch_failure() => {
+            ErrorInfo::new(Phase::Connect, "imds_unreachable", message)
+        }
+        ImdsError::FailedToLoadToken(_) => ErrorInfo::new(Phase::Response, "imds_token_failed", message),
+        ImdsError::ErrorResponse(r) => ErrorInfo {
+            phase: Phase::Response,
+            code: "imds_error_response".into(),
+            message: format!("IMDS answered HTTP {}", r.response().status().as_u16()),
+            http_status: Some(r.response().status().as_u16()),
+        },
+        ImdsError::IoError(_) => ErrorInfo::new(Phase::Connect, "imds_unreachable", message),
+        _ => ErrorInfo::new(Phase::Request, "imds_error", message),
+    }
+}

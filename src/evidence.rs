@@ -1,0 +1,304 @@
+//! Plain data gathered by the collectors: what was asked, what came back, how long it took.
+//!
+//! Nothing here decides pass or fail; that is the job of [`crate::diagnose`].
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// Where in the life of a request something went wrong (after dog's `src/output.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Local configuration (bad endpoint URL, unreadable profile, ...).
+    Config,
+    /// Finding or loading credentials.
+    Credentials,
+    /// Resolving a name.
+    Dns,
+    /// Opening the TCP connection.
+    Connect,
+    /// The TLS handshake.
+    Tls,
+    /// Sending the request / waiting for the answer.
+    Request,
+    /// The service answered with an error, or an answer we could not read.
+    Response,
+    /// The answer arrived but did not hold what we sent (bytes, checksum).
+    Verify,
+}
+
+/// A failed step, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    /// Where it failed.
+    pub phase: Phase,
+    /// The service's error code (`NoSuchBucket`, `AccessDenied`, ...) or one of ours
+    /// (`timeout`, `connect_error`, `dns_error`, `checksum_mismatch`, ...).
+    pub code: String,
+    /// Human-readable message, never containing secrets.
+    pub message: String,
+    /// HTTP status of the answer, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+impl ErrorInfo {
+    /// A new error without an HTTP status.
+    pub fn new(phase: Phase, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            phase,
+            code: code.into(),
+            message: message.into(),
+            http_status: None,
+        }
+    }
+
+    /// True for failures that say nothing reached the service: DNS, connect, TLS, or a
+    /// timeout before any answer.
+    pub fn is_network(&self) -> bool {
+        matches!(self.phase, Phase::Dns | Phase::Connect | Phase::Tls)
+            || (self.code == "timeout" && self.http_status.is_none())
+    }
+}
+
+/// What the transport saw of one SDK operation (filled by [`crate::aws::ResponseRecorder`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResponseMeta {
+    /// HTTP status of the last attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// `x-amz-request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// `x-amz-id-2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended_request_id: Option<String>,
+    /// The remote address the connection really went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<SocketAddr>,
+    /// The local address of that connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<SocketAddr>,
+    /// `x-amz-bucket-region`, when S3 sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_region: Option<String>,
+    /// How many attempts the SDK made (retries included).
+    pub attempts: u32,
+}
+
+/// How the instance context was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextSource {
+    /// From the instance metadata service (IMDSv2).
+    Imds,
+    /// Not learned: not on EC2, IMDS disabled or unreachable.
+    None,
+}
+
+/// Who this instance is, as IMDSv2 tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InstanceContext {
+    pub region: Option<String>,
+    pub instance_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub account_id: Option<String>,
+    pub local_ipv4: Option<String>,
+    pub mac: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub vpc_cidrs: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub iam_role: Option<String>,
+}
+
+/// The outcome of asking IMDS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContextEvidence {
+    pub source: ContextSource,
+    /// The IMDS endpoint that was (or would have been) asked.
+    pub endpoint: String,
+    /// `AWS_EC2_METADATA_DISABLED` was set.
+    pub disabled: bool,
+    #[serde(skip)]
+    pub duration: Duration,
+    pub instance: Option<InstanceContext>,
+    pub error: Option<ErrorInfo>,
+}
+
+/// Where the region came from, in AWS precedence order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSource {
+    Flag,
+    Env,
+    Profile,
+    Imds,
+}
+
+/// One credential provider asked, in chain order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderAttempt {
+    /// Stable provider name: `environment`, `profile`, `web_identity`, `container`,
+    /// `instance_profile`.
+    pub provider: &'static str,
+    /// `found`, `not_configured`, `error` or `skipped`.
+    pub outcome: &'static str,
+    /// Why (never a secret).
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+/// The outcome of looking for credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialsEvidence {
+    /// The provider that supplied them.
+    pub provider: Option<&'static str>,
+    /// When they expire (temporary credentials), RFC 3339.
+    pub expires_at: Option<String>,
+    /// Every provider asked, in order.
+    pub tried: Vec<ProviderAttempt>,
+    #[serde(skip)]
+    pub duration: Duration,
+    pub error: Option<ErrorInfo>,
+}
+
+/// The S3 operations the probe performs, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum S3Op {
+    HeadBucket,
+    List,
+    Put,
+    Get,
+    Delete,
+}
+
+impl S3Op {
+    /// The check name in the report.
+    pub fn check_name(self) -> &'static str {
+        match self {
+            S3Op::HeadBucket => "s3_head_bucket",
+            S3Op::List => "s3_list",
+            S3Op::Put => "s3_put",
+            S3Op::Get => "s3_get",
+            S3Op::Delete => "s3_delete",
+        }
+    }
+
+    /// The IAM action this operation needs.
+    pub fn iam_action(self) -> &'static str {
+        match self {
+            S3Op::HeadBucket | S3Op::List => "s3:ListBucket",
+            S3Op::Put => "s3:PutObject",
+            S3Op::Get => "s3:GetObject",
+            S3Op::Delete => "s3:DeleteObject",
+        }
+    }
+}
+
+/// Why an operation was not attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum SkipReason {
+    /// `--read-only`.
+    ReadOnly,
+    /// No credentials were found.
+    NoCredentials,
+    /// An earlier step could not reach S3 at all.
+    Unreachable { after: &'static str },
+    /// The bucket does not exist.
+    BucketMissing,
+    /// Nothing was written by this run, so nothing to read back or delete.
+    NothingWritten,
+    /// The run's deadline had passed.
+    Deadline,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::ReadOnly => f.write_str("--read-only: nothing is written"),
+            SkipReason::NoCredentials => f.write_str("no credentials"),
+            SkipReason::Unreachable { after } => write!(f, "S3 unreachable (see {after})"),
+            SkipReason::BucketMissing => f.write_str("the bucket does not exist"),
+            SkipReason::NothingWritten => f.write_str("this run wrote no object"),
+            SkipReason::Deadline => f.write_str("run deadline reached"),
+        }
+    }
+}
+
+/// How one operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpOutcome {
+    Ok,
+    Failed(ErrorInfo),
+    Skipped(SkipReason),
+}
+
+/// Everything learned from one S3 operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpEvidence {
+    pub op: S3Op,
+    pub duration: Duration,
+    pub outcome: OpOutcome,
+    pub meta: ResponseMeta,
+    /// Operation-specific facts (key, bytes, checksum, key count, ...).
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}
+
+impl OpEvidence {
+    /// An operation that was not attempted.
+    pub fn skipped(op: S3Op, reason: SkipReason) -> Self {
+        Self {
+            op,
+            duration: Duration::ZERO,
+            outcome: OpOutcome::Skipped(reason),
+            meta: ResponseMeta::default(),
+            detail: serde_json::Map::new(),
+        }
+    }
+
+    /// The error, if the operation failed.
+    pub fn error(&self) -> Option<&ErrorInfo> {
+        match &self.outcome {
+            OpOutcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Everything learned about one bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetEvidence {
+    pub bucket: String,
+    /// The region the probe's requests were signed for.
+    pub region: String,
+    /// The bucket's own region, when S3 told us.
+    pub bucket_region: Option<String>,
+    pub prefix: String,
+    /// The probe object's key (written unless read-only).
+    pub probe_key: String,
+    /// `--key`: an existing object to read.
+    pub user_key: Option<String>,
+    pub read_only: bool,
+    pub ops: Vec<OpEvidence>,
+}
+
+/// Everything one run learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub run_id: String,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub region: String,
+    pub region_source: RegionSource,
+    pub context: ContextEvidence,
+    pub credentials: CredentialsEvidence,
+    pub targets: Vec<TargetEvidence>,
+    /// Every DNS answer the probe's resolver gave during the run.
+    pub dns: Vec<crate::net::DnsAnswer>,
+}

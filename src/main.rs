@@ -1,0 +1,110 @@
+//! Entry point: parse arguments, validate, run, report — and decide the exit code, here only.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use vpce_probe::cli::{Cli, ColorChoice, Command, LogFormat, OutputFormat};
+use vpce_probe::config::Config;
+use vpce_probe::report::{human, json, model::Report};
+use vpce_probe::{diagnose, probe};
+
+/// Every check passed.
+const EXIT_OK: u8 = 0;
+/// A check failed (or a finding is an error).
+const EXIT_CHECK_FAILED: u8 = 1;
+/// Bad input or configuration.
+const EXIT_USAGE: u8 = 2;
+/// The report could not be written.
+const EXIT_OUTPUT: u8 = 3;
+
+fn init_tracing(verbose: u8, format: LogFormat) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "vpce_probe=info,warn",
+        2 => "vpce_probe=debug,info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    init_tracing(cli.verbose, cli.log_format);
+    match cli.command {
+        Command::Check(args) => {
+            let cfg = match Config::from_check_args(args) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("vpce-probe: error: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            ExitCode::from(check(&cfg))
+        }
+    }
+}
+
+fn check(cfg: &Config) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vpce-probe: error: cannot start the runtime: {e}");
+            return EXIT_OUTPUT;
+        }
+    };
+    let evidence = match rt.block_on(probe::run(cfg)) {
+        Ok(ev) => ev,
+        Err(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    // Background tasks (idle connections, resolver) must not hold the process past its deadline.
+    rt.shutdown_background();
+    let diagnosis = diagnose::diagnose(&evidence);
+    let report = Report::build(&evidence, &diagnosis);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match cfg.output {
+        OutputFormat::Json => json::render(&report, &mut out),
+        OutputFormat::Human => {
+            let color = match cfg.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            human::render(&report, &mut out, human::Style { color })
+        }
+    }
+    .and_then(|_| out.flush());
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("vpce-probe: error: cannot write the report: {e}");
+        }
+        return EXIT_OUTPUT;
+    }
+    if report.ok { EXIT_OK } else { EXIT_CHECK_FAILED }
+}

@@ -1,0 +1,206 @@
+//! The collectors, in order: instance context (IMDSv2), region, credentials, then the S3 probes
+//! of every bucket (concurrently). Only this layer does I/O; it returns [`Evidence`].
+
+pub mod s3;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::meta::region::ProvideRegion;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_smithy_types::date_time::{DateTime, Format};
+
+use crate::aws::{self, SdkSettings, credentials};
+use crate::config::{Config, ConfigError, validate_region};
+use crate::context;
+use crate::deadline::Deadline;
+use crate::evidence::{ContextEvidence, ContextSource, Evidence, RegionSource};
+use crate::net::{self, ProbeResolver};
+
+/// What the probe writes: small, recognisable, different per run.
+fn probe_body(run_id: &str, key: &str) -> Vec<u8> {
+    format!(
+        "vpce-probe {} probe object\nrun: {run_id}\nkey: {key}\nThis object is deleted by the run that wrote it.\n",
+        env!("CARGO_PKG_VERSION")
+    )
+    .into_bytes()
+}
+
+/// A run id: `VPCE_PROBE_RUN_ID`, else `<UTC timestamp>-<random>`.
+fn run_id(cfg: &Config, now: SystemTime) -> String {
+    if let Some(id) = &cfg.run_id {
+        return id.clone();
+    }
+    let ts = DateTime::from(now)
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
+        .replace(['-', ':'], "");
+    let ts = ts.split('.').next().unwrap_or("").trim_end_matches('Z');
+    format!("{ts}Z-{:08x}", fastrand::u32(..))
+}
+
+/// This host's name for probe keys: the instance id, else the kernel's hostname.
+fn host_component(ctx: &ContextEvidence) -> String {
+    if let Some(id) = ctx.instance.as_ref().and_then(|i| i.instance_id.clone()) {
+        return id;
+    }
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let clean: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(63)
+        .collect();
+    if clean.is_empty() {
+        "unknown-host".into()
+    } else {
+        clean
+    }
+}
+
+/// Region precedence, as the AWS SDKs: flag, environment, profile, then IMDS.
+async fn resolve_region(
+    cfg: &Config,
+    ctx: &ContextEvidence,
+) -> Result<(String, RegionSource), ConfigError> {
+    if let Some(r) = &cfg.region {
+        return Ok((r.clone(), RegionSource::Flag));
+    }
+    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Ok(r) = std::env::var(var)
+            && !r.trim().is_empty()
+        {
+            validate_region(r.trim()).map_err(|e| ConfigError(format!("{var}: {e}")))?;
+            return Ok((r.trim().to_string(), RegionSource::Env));
+        }
+    }
+    let mut p = ProfileFileRegionProvider::builder();
+    if let Some(name) = &cfg.profile {
+        p = p.profile_name(name);
+    }
+    if let Some(r) = p.build().region().await {
+        let r = r.to_string();
+        validate_region(&r).map_err(|e| ConfigError(format!("profile region: {e}")))?;
+        return Ok((r, RegionSource::Profile));
+    }
+    if let Some(r) = ctx.instance.as_ref().and_then(|i| i.region.clone()) {
+        return Ok((r, RegionSource::Imds));
+    }
+    let why = if ctx.disabled {
+        "IMDS is disabled (AWS_EC2_METADATA_DISABLED)"
+    } else {
+        "not on EC2: the instance metadata service did not answer"
+    };
+    Err(ConfigError(format!(
+        "no region: {why}; pass --region or set AWS_REGION"
+    )))
+}
+
+/// Run every collector and return the evidence. A `ConfigError` means the run could not
+/// start (no region); every other failure is evidence.
+pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
+    let started_at = SystemTime::now();
+    let t0 = Instant::now();
+    let deadline = Deadline::after(cfg.timeout);
+    let resolver = ProbeResolver::from_system(cfg.connect_timeout);
+    let http = net::http_client(resolver.clone());
+
+    // 1. Who am I?
+    let imds_disabled = aws::imds_disabled();
+    let imds_timeout = deadline.cap(cfg.imds_timeout).unwrap_or(Duration::from_millis(1));
+    let imds = (!imds_disabled).then(|| aws::imds_client(http.clone(), imds_timeout));
+    let endpoint = aws::imds_endpoint();
+    let ctx_budget = deadline.cap(imds_timeout * 3).unwrap_or(Duration::from_millis(1));
+    let context = match tokio::time::timeout(ctx_budget, context::collect(imds.as_ref(), endpoint.clone())).await {
+        Ok(c) => c,
+        Err(_) => ContextEvidence {
+            source: ContextSource::None,
+            endpoint,
+            disabled: false,
+            duration: ctx_budget,
+            instance: None,
+            error: Some(crate::evidence::ErrorInfo::new(
+                crate::evidence::Phase::Request,
+                "imds_timeout",
+                format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
+            )),
+        },
+    };
+
+    // 2. Which region?
+    let (region, region_source) = resolve_region(cfg, &context).await?;
+
+    // 3. Which credentials?
+    let imds_for_creds = match (&imds, &context.source) {
+        (None, _) => Err("IMDS disabled (AWS_EC2_METADATA_DISABLED)".to_string()),
+        (Some(c), ContextSource::Imds) => Ok(c.clone()),
+        (Some(_), ContextSource::None) => Err("IMDS unreachable (see the imds check)".to_string()),
+    };
+    let creds_timeout = deadline.cap(cfg.imds_timeout.max(Duration::from_secs(2))).unwrap_or(Duration::from_millis(1));
+    let (credentials, provider) = credentials::find(credentials::CredentialsSetup {
+        http: http.clone(),
+        profile: cfg.profile.clone(),
+        imds: imds_for_creds,
+        timeout: creds_timeout,
+    })
+    .await;
+
+    // 4. The S3 probes, one task per bucket.
+    let id = run_id(cfg, started_at);
+    let host = host_component(&context);
+    let settings = SdkSettings {
+        region: region.clone(),
+        profile: cfg.profile.clone(),
+        connect_timeout: cfg.connect_timeout,
+        max_attempts: cfg.max_attempts,
+    };
+    let have_creds = provider.is_some();
+    let sdk = aws::sdk_config(http, &settings, provider).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, bucket) in cfg.buckets.iter().enumerate() {
+        let probe_key = format!("{}{host}/{id}", cfg.prefix);
+        let spec = s3::TargetSpec {
+            bucket: bucket.clone(),
+            region: region.clone(),
+            prefix: cfg.prefix.clone(),
+            body: probe_body(&id, &probe_key),
+            probe_key,
+            user_key: cfg.key.clone(),
+            read_only: cfg.read_only,
+        };
+        let sdk = sdk.clone();
+        let path_style = cfg.path_style;
+        tasks.spawn(async move {
+            let ev = if have_creds {
+                s3::probe_target(&sdk, path_style, spec, deadline).await
+            } else {
+                s3::skipped_target(spec, crate::evidence::SkipReason::NoCredentials)
+            };
+            (i, ev)
+        });
+    }
+    let mut targets: Vec<Option<crate::evidence::TargetEvidence>> = vec![None; cfg.buckets.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, ev)) => targets[i] = Some(ev),
+            Err(e) => tracing::error!("a probe task failed: {e}"),
+        }
+    }
+
+    Ok(Evidence {
+        run_id: id,
+        started_at,
+        duration: t0.elapsed(),
+        region,
+        region_source,
+        context,
+        credentials,
+        targets: targets.into_iter().flatten().collect(),
+        dns: resolver.answers(),
+    })
+}

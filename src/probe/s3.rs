@@ -1,0 +1,425 @@
+//! The S3 probes: `head_bucket`, `list`, `put`, `get`, `delete` — real signed requests, each
+//! timed and bounded, each returning evidence (never panicking).
+//!
+//! Safety of user data: the put is conditional (`If-None-Match: *`) under the probe's own
+//! prefix with a key unique per run, so nothing is ever overwritten; the delete removes only
+//! the exact object (and version) this run wrote.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumMode;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::aws::{ResponseRecorder, classify_sdk_error, s3_client};
+use crate::deadline::Deadline;
+use crate::evidence::{
+    ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence,
+};
+
+/// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
+pub const USER_KEY_RANGE_BYTES: u64 = 1024;
+
+/// What to probe in one bucket.
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    pub bucket: String,
+    pub region: String,
+    pub prefix: String,
+    pub probe_key: String,
+    pub user_key: Option<String>,
+    pub read_only: bool,
+    /// The probe object's content.
+    pub body: Vec<u8>,
+}
+
+/// Run one SDK operation within the deadline, recording transport facts and classifying errors.
+async fn run_op<T, E, Fut>(
+    op: S3Op,
+    budget: Option<Duration>,
+    call: impl FnOnce(ResponseRecorder) -> Fut,
+) -> (OpEvidence, Option<T>)
+where
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Some(budget) = budget else {
+        return (OpEvidence::skipped(op, SkipReason::Deadline), None);
+    };
+    let recorder = ResponseRecorder::default();
+    let started = Instant::now();
+    let result = tokio::time::timeout(budget, call(recorder.clone())).await;
+    let duration = started.elapsed();
+    let meta = recorder.meta();
+    let (outcome, value) = match result {
+        Ok(Ok(v)) => (OpOutcome::Ok, Some(v)),
+        Ok(Err(e)) => (OpOutcome::Failed(classify_sdk_error(&e, &meta)), None),
+        Err(_) => {
+            let phase = if meta.peer.is_none() {
+                Phase::Connect
+            } else {
+                Phase::Request
+            };
+            let err = ErrorInfo::new(
+                phase,
+                "timeout",
+                format!(
+                    "no answer within the time left in the run ({} ms)",
+                    budget.as_millis()
+                ),
+            );
+            (OpOutcome::Failed(err), None)
+        }
+    };
+    let ev = OpEvidence {
+        op,
+        duration,
+        outcome,
+        meta,
+        detail: Map::new(),
+    };
+    (ev, value)
+}
+
+fn sha256_b64(bytes: &[u8]) -> String {
+    aws_smithy_types::base64::encode(Sha256::digest(bytes))
+}
+
+/// Why later operations cannot usefully run after `ev`, if they cannot.
+fn stop_after(ev: &OpEvidence) -> Option<SkipReason> {
+    let e = ev.error()?;
+    if e.is_network() {
+        return Some(SkipReason::Unreachable {
+            after: ev.op.check_name(),
+        });
+    }
+    if ev.op == S3Op::HeadBucket && (e.code == "NoSuchBucket" || e.http_status == Some(404)) {
+        return Some(SkipReason::BucketMissing);
+    }
+    (e.code == "NoSuchBucket").then_some(SkipReason::BucketMissing)
+}
+
+/// Probe one bucket: head, list, then (unless read-only) put, get, delete.
+pub async fn probe_target(
+    sdk: &SdkConfig,
+    path_style: bool,
+    spec: TargetSpec,
+    deadline: Deadline,
+) -> TargetEvidence {
+    // Keep time back so an object we wrote can always be deleted.
+    let reserve = Duration::from_millis(1500);
+    let mut ops: Vec<OpEvidence> = Vec::with_capacity(5);
+    let mut region = spec.region.clone();
+    let mut client = s3_client(sdk, &region, path_style);
+
+    // head_bucket: existence, access, and the bucket's own region.
+    let (mut head, _) = run_op(S3Op::HeadBucket, deadline.remaining(), |rec| {
+        client
+            .head_bucket()
+            .bucket(&spec.bucket)
+            .customize()
+            .interceptor(rec)
+            .send()
+    })
+    .await;
+    let bucket_region = head.meta.bucket_region.clone();
+    if let Some(br) = &bucket_region {
+        head.detail.insert("bucket_region".into(), json!(br));
+        if *br != region && !br.is_empty() {
+            // Follow the bucket, as the AWS CLI does; diagnose reports the mismatch.
+            region = br.clone();
+            client = s3_client(sdk, &region, path_style);
+        }
+    }
+    let mut stop = stop_after(&head);
+    ops.push(head);
+
+    // list: ListObjectsV2 under the probe prefix, a handful of keys.
+    let list = match &stop {
+        Some(r) => OpEvidence::skipped(S3Op::List, r.clone()),
+        None => {
+            let (mut ev, out) = run_op(
+                S3Op::List,
+                deadline.remaining_reserving(Duration::ZERO),
+                |rec| {
+                    client
+                        .list_objects_v2()
+                        .bucket(&spec.bucket)
+                        .prefix(&spec.prefix)
+                        .max_keys(5)
+                        .customize()
+                        .interceptor(rec)
+                        .send()
+                },
+            )
+            .await;
+            ev.detail.insert("prefix".into(), json!(spec.prefix));
+            if let Some(out) = out {
+                ev.detail.insert("key_count".into(), json!(out.key_count()));
+                ev.detail
+                    .insert("truncated".into(), json!(out.is_truncated().unwrap_or(false)));
+            }
+            stop = stop.or_else(|| stop_after(&ev));
+            ev
+        }
+    };
+    ops.push(list);
+
+    // put: a small object under the probe prefix, never overwriting.
+    let mut written: Option<Option<String>> = None; // Some(version_id) once written
+    let put = if spec.read_only {
+        OpEvidence::skipped(S3Op::Put, SkipReason::ReadOnly)
+    } else if let Some(r) = &stop {
+        OpEvidence::skipped(S3Op::Put, r.clone())
+    } else {
+        let checksum = sha256_b64(&spec.body);
+        let (mut ev, out) = run_op(S3Op::Put, deadline.remaining_reserving(reserve), |rec| {
+            client
+                .put_object()
+                .bucket(&spec.bucket)
+                .key(&spec.probe_key)
+                .if_none_match("*")
+                .content_type("text/plain; charset=utf-8")
+                .checksum_sha256(&checksum)
+                .body(ByteStream::from(spec.body.clone()))
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        ev.detail.insert("key".into(), json!(spec.probe_key));
+        ev.detail.insert("bytes".into(), json!(spec.body.len()));
+        ev.detail.insert("sha256".into(), json!(checksum));
+        ev.detail.insert("conditional".into(), json!("If-None-Match: *"));
+        if let Some(out) = out {
+            if let Some(etag) = out.e_tag() {
+                ev.detail.insert("etag".into(), json!(etag));
+            }
+            if let Some(v) = out.version_id() {
+                ev.detail.insert("version_id".into(), json!(v));
+            }
+            if let Some(sent_back) = out.checksum_sha256()
+                && sent_back != checksum
+            {
+                ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+                    Phase::Verify,
+                    "checksum_mismatch",
+                    format!("S3 stored checksum {sent_back}, the probe sent {checksum}"),
+                ));
+            }
+            written = Some(out.version_id().map(str::to_string));
+        }
+        stop = stop.or_else(|| stop_after(&ev));
+        ev
+    };
+    ops.push(put);
+
+    // get: the object we wrote (verified), or the user's --key (first bytes only).
+    let get = if let Some(key) = &spec.user_key {
+        match &stop {
+            Some(r) => OpEvidence::skipped(S3Op::Get, r.clone()),
+            None => get_user_key(&client, &spec.bucket, key, &deadline, reserve, written.is_some()).await,
+        }
+    } else if spec.read_only {
+        OpEvidence::skipped(S3Op::Get, SkipReason::ReadOnly)
+    } else if written.is_none() {
+        OpEvidence::skipped(S3Op::Get, stop.clone().unwrap_or(SkipReason::NothingWritten))
+    } else {
+        get_probe_object(&client, &spec, &deadline, reserve).await
+    };
+    ops.push(get);
+
+    // delete: only what this run wrote, that exact version.
+    let delete = match &written {
+        None if spec.read_only => OpEvidence::skipped(S3Op::Delete, SkipReason::ReadOnly),
+        None => OpEvidence::skipped(S3Op::Delete, SkipReason::NothingWritten),
+        Some(version) => {
+            let (mut ev, _) = run_op(S3Op::Delete, deadline.remaining(), |rec| {
+                client
+                    .delete_object()
+                    .bucket(&spec.bucket)
+                    .key(&spec.probe_key)
+                    .set_version_id(version.clone())
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            })
+            .await;
+            ev.detail.insert("key".into(), json!(spec.probe_key));
+            if let Some(v) = version {
+                ev.detail.insert("version_id".into(), json!(v));
+            }
+            ev
+        }
+    };
+    ops.push(delete);
+
+    TargetEvidence {
+        bucket: spec.bucket,
+        region,
+        bucket_region,
+        prefix: spec.prefix,
+        probe_key: spec.probe_key,
+        user_key: spec.user_key,
+        read_only: spec.read_only,
+        ops,
+    }
+}
+
+async fn get_probe_object(
+    client: &aws_sdk_s3::Client,
+    spec: &TargetSpec,
+    deadline: &Deadline,
+    reserve: Duration,
+) -> OpEvidence {
+    let expected = sha256_b64(&spec.body);
+    let budget = deadline.remaining_reserving(reserve);
+    let (mut ev, body) = run_op(S3Op::Get, budget, |rec| async move {
+        let out = client
+            .get_object()
+            .bucket(&spec.bucket)
+            .key(&spec.probe_key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .customize()
+            .interceptor(rec)
+            .send()
+            .await?;
+        let s3_checksum = out.checksum_sha256().map(str::to_string);
+        let bytes = out.body.collect().await.map(|b| b.into_bytes());
+        Ok::<_, SdkError<GetObjectError, HttpResponse>>((s3_checksum, bytes))
+    })
+    .await;
+    ev.detail.insert("key".into(), json!(spec.probe_key));
+    if let Some((s3_checksum, bytes)) = body {
+        match bytes {
+            Err(e) => {
+                ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+                    Phase::Response,
+                    "body_read_error",
+                    crate::aws::chain_message(&e),
+                ));
+            }
+            Ok(bytes) => {
+                let got = sha256_b64(&bytes);
+                ev.detail.insert("bytes".into(), json!(bytes.len()));
+                ev.detail.insert("sha256".into(), json!(got));
+                ev.detail
+                    .insert("s3_checksum".into(), json!(s3_checksum.is_some()));
+                if bytes.as_ref() != spec.body.as_slice() || got != expected {
+                    ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+                        Phase::Verify,
+                        "content_mismatch",
+                        format!(
+                            "read back {} bytes (sha256 {got}), wrote {} bytes (sha256 {expected})",
+                            bytes.len(),
+                            spec.body.len()
+                        ),
+                    ));
+                } else if let Some(c) = s3_checksum.filter(|c| *c != expected) {
+                    ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+                        Phase::Verify,
+                        "checksum_mismatch",
+                        format!("S3 reports sha256 {c}, the probe wrote {expected}"),
+                    ));
+                } else {
+                    ev.detail.insert("verified".into(), json!(true));
+                }
+            }
+        }
+    }
+    ev
+}
+
+async fn get_user_key(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    deadline: &Deadline,
+    reserve: Duration,
+    must_reserve: bool,
+) -> OpEvidence {
+    let budget = if must_reserve {
+        deadline.remaining_reserving(reserve)
+    } else {
+        deadline.remaining()
+    };
+    let range = format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1);
+    let (mut ev, out) = run_op(S3Op::Get, budget, |rec| async move {
+        let out = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(&range)
+            .customize()
+            .interceptor(rec)
+            .send()
+            .await?;
+        let total = out
+            .content_range()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .or(out.content_length().map(|n| n as u64));
+        let bytes = out.body.collect().await.map(|b| b.into_bytes().len());
+        Ok::<_, SdkError<GetObjectError, HttpResponse>>((total, bytes))
+    })
+    .await;
+    ev.detail.insert("key".into(), json!(key));
+    ev.detail
+        .insert("range".into(), json!(format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1)));
+    if let Some((total, bytes)) = out {
+        if let Some(t) = total {
+            ev.detail.insert("object_size".into(), json!(t));
+        }
+        match bytes {
+            Ok(n) => {
+                ev.detail.insert("bytes".into(), json!(n));
+            }
+            Err(e) => {
+                ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+                    Phase::Response,
+                    "body_read_error",
+                    crate::aws::chain_message(&e),
+                ))
+            }
+        }
+    }
+    ev
+}
+
+/// A target none of whose operations could run (e.g. no credentials).
+pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
+    let ops = [S3Op::HeadBucket, S3Op::List, S3Op::Put, S3Op::Get, S3Op::Delete]
+        .into_iter()
+        .map(|op| OpEvidence::skipped(op, reason.clone()))
+        .collect();
+    TargetEvidence {
+        bucket: spec.bucket,
+        region: spec.region,
+        bucket_region: None,
+        prefix: spec.prefix,
+        probe_key: spec.probe_key,
+        user_key: spec.user_key,
+        read_only: spec.read_only,
+        ops,
+    }
+}
+
+/// Merge what the transport saw into a check's detail (status, request ids, peer).
+pub fn detail_with_meta(ev: &OpEvidence) -> Map<String, Value> {
+    let mut d = ev.detail.clone();
+    if let Ok(Value::Object(meta)) = serde_json::to_value(&ev.meta)
+        && !matches!(ev.outcome, OpOutcome::Skipped(_))
+    {
+        for (k, v) in meta {
+            d.entry(k).or_insert(v);
+        }
+    }
+    d
+}

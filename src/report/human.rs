@@ -1,0 +1,267 @@
+//! The human sink: an aligned table, one line per check, the hint under every check that did
+//! not pass, then the findings and a one-line result. Colour only when asked (a terminal
+//! without NO_COLOR).
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use crate::diagnose::{Severity, Status};
+use crate::evidence::ContextSource;
+use crate::report::model::{Check, Report};
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn status(&self, s: Status) -> String {
+        let (code, text) = match s {
+            Status::Pass => ("32", "pass"),
+            Status::Warn => ("33", "warn"),
+            Status::Fail => ("31;1", "FAIL"),
+            Status::Skip => ("2", "skip"),
+        };
+        // pad before painting so escape codes do not break alignment
+        self.paint(code, &format!("{text:<4}"))
+    }
+    fn severity(&self, s: Severity) -> String {
+        let (code, text) = match s {
+            Severity::Info => ("36", "info"),
+            Severity::Warning => ("33", "warning"),
+            Severity::Error => ("31;1", "error"),
+        };
+        self.paint(code, &format!("{text:<7}"))
+    }
+}
+
+fn s<'a>(c: &'a Check, k: &str) -> Option<&'a str> {
+    c.detail.get(k).and_then(Value::as_str)
+}
+
+fn n(c: &Check, k: &str) -> Option<u64> {
+    c.detail.get(k).and_then(Value::as_u64)
+}
+
+/// The one-line detail of a check.
+fn summary(c: &Check) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if c.status == Status::Skip {
+        if let Some(r) = c.hint.as_deref() {
+            parts.push(format!("skipped: {r}"));
+        } else if s(c, "reason") == Some("read_only") {
+            parts.push("skipped: --read-only".into());
+        }
+        return parts.join(" · ");
+    }
+    match c.name {
+        "imds" => {
+            if let Some(id) = s(c, "instance_id") {
+                parts.push(id.to_string());
+            }
+            if let Some(ep) = s(c, "endpoint") {
+                parts.push(format!("via {ep}"));
+            }
+        }
+        "credentials" => {
+            if let Some(p) = s(c, "provider") {
+                parts.push(p.to_string());
+            }
+            if let Some(e) = s(c, "expires_at") {
+                parts.push(format!("expires {e}"));
+            }
+        }
+        _ => {
+            if let Some(st) = n(c, "http_status") {
+                parts.push(format!("HTTP {st}"));
+            }
+            match c.name {
+                "s3_head_bucket" => {
+                    if let Some(r) = s(c, "bucket_region") {
+                        parts.push(format!("bucket in {r}"));
+                    }
+                }
+                "s3_list" => {
+                    if let Some(k) = n(c, "key_count") {
+                        parts.push(format!("{k} keys under {}", s(c, "prefix").unwrap_or("")));
+                    }
+                }
+                "s3_put" | "s3_delete" => {
+                    if let Some(k) = s(c, "key") {
+                        parts.push(k.to_string());
+                    }
+                    if c.name == "s3_put"
+                        && let Some(b) = n(c, "bytes")
+                    {
+                        parts.push(format!("{b} B"));
+                    }
+                }
+                "s3_get" => {
+                    if let Some(b) = n(c, "bytes") {
+                        let verified = c.detail.get("verified") == Some(&Value::Bool(true));
+                        parts.push(if verified {
+                            format!("{b} B read back, sha256 verified")
+                        } else {
+                            format!("{b} B of {}", s(c, "key").unwrap_or(""))
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(p) = s(c, "peer") {
+                parts.push(format!("peer {p}"));
+            }
+            if let Some(a) = n(c, "attempts")
+                && a > 1
+            {
+                parts.push(format!("{a} attempts"));
+            }
+        }
+    }
+    if let Some(e) = &c.error {
+        let phase = serde_json::to_value(e.phase)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        parts.push(format!("{} in {phase}", e.code));
+    }
+    parts.join(" · ")
+}
+
+fn check_line<W: Write>(w: &mut W, st: Style, c: &Check) -> io::Result<()> {
+    let time = if c.status == Status::Skip {
+        "-".to_string()
+    } else {
+        format!("{}ms", c.duration_ms)
+    };
+    writeln!(
+        w,
+        "  {:<15} {} {:>7}  {}",
+        c.name,
+        st.status(c.status),
+        time,
+        summary(c)
+    )?;
+    if c.status != Status::Pass
+        && c.status != Status::Skip
+        && let Some(h) = &c.hint
+    {
+        writeln!(w, "  {:<15} {}", "", st.dim(&format!("↳ {h}")))?;
+    }
+    if c.status == Status::Fail
+        && let Some(rid) = s(c, "request_id")
+    {
+        writeln!(w, "  {:<15} {}", "", st.dim(&format!("  request id {rid}")))?;
+    }
+    Ok(())
+}
+
+/// Write the report for people.
+pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} {} · run {} · region {} ({}) · {:.2} s",
+        st.bold("vpce-probe"),
+        r.version,
+        r.run_id,
+        r.region,
+        serde_json::to_value(r.region_source)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        r.duration_ms as f64 / 1000.0
+    )?;
+    let ctx = &r.context;
+    if ctx.source == ContextSource::Imds {
+        let i = &ctx.instance;
+        let mut parts = vec![i.instance_id.clone().unwrap_or_default()];
+        if let Some(az) = &i.availability_zone {
+            parts.push(match &i.availability_zone_id {
+                Some(id) => format!("{az} ({id})"),
+                None => az.clone(),
+            });
+        }
+        if let Some(v) = &i.vpc_id {
+            parts.push(format!("{v} {}", i.vpc_cidrs.join(",")).trim().to_string());
+        }
+        if let Some(sn) = &i.subnet_id {
+            parts.push(sn.clone());
+        }
+        if let Some(role) = &i.iam_role {
+            parts.push(format!("role {role}"));
+        }
+        writeln!(w, "instance  {}", parts.join(" · "))?;
+    } else {
+        writeln!(w, "instance  {}", st.dim("not on EC2 (no instance metadata)"))?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  {}",
+        st.dim(&format!("{:<15} {:<4} {:>7}  {}", "CHECK", "STAT", "TIME", "DETAIL"))
+    )?;
+    for c in &r.checks {
+        check_line(&mut w, st, c)?;
+    }
+    for t in &r.targets {
+        writeln!(w)?;
+        let region = match &t.bucket_region {
+            Some(br) if *br != r.region => format!("{br}, probe region {}", r.region),
+            _ => t.region.clone(),
+        };
+        let mode = if t.read_only { " · read-only" } else { "" };
+        writeln!(w, "{} ({region}){mode}", st.bold(&format!("bucket {}", t.bucket)))?;
+        for c in &t.checks {
+            check_line(&mut w, st, c)?;
+        }
+    }
+    if !r.findings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("findings"))?;
+        for f in &r.findings {
+            writeln!(
+                w,
+                "  {} {} [{}] {}",
+                st.severity(f.severity),
+                f.code,
+                f.component,
+                f.message
+            )?;
+            writeln!(w, "  {:<7} {}", "", st.dim(&format!("hint: {}", f.hint)))?;
+        }
+    }
+    let mut counts = [0usize; 4];
+    for c in r.all_checks() {
+        counts[c.status as usize] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    let verdict = if r.ok {
+        st.paint("32;1", "OK")
+    } else {
+        st.paint("31;1", "FAIL")
+    };
+    writeln!(w)?;
+    writeln!(
+        w,
+        "result: {verdict} — {total} checks: {} pass, {} warn, {} fail, {} skip",
+        counts[Status::Pass as usize],
+        counts[Status::Warn as usize],
+        counts[Status::Fail as usize],
+        counts[Status::Skip as usize]
+    )
+}

@@ -1,0 +1,5 @@
+//! Reporters: each renders the one [`model::Report`] to any `W: Write`.
+
+pub mod human;
+pub mod json;
+pub mod model;

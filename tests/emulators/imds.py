@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""A small IMDSv2 emulator for vpce-probe's tests and demo (stdlib only).
+
+moto's IMDS handler cannot serve the Rust SDK (no TTL header on the token response, no
+network/interfaces/macs tree), so the project ships its own. It behaves like the real service in
+the ways the probe depends on:
+
+* ``PUT /latest/api/token`` needs ``X-aws-ec2-metadata-token-ttl-seconds`` (1..21600) and answers
+  with a token and the same TTL header;
+* every ``GET`` needs a valid ``X-aws-ec2-metadata-token`` (IMDSv1 is refused with 401);
+* the meta-data tree the probe reads: placement, instance id, MAC → VPC/subnet/CIDRs/SGs,
+  IAM role and its temporary credentials, the instance identity document.
+
+The instance is described by a JSON file (``--config``); ``GET /_emulator/stats`` reports how many
+requests were seen, and how many came without a token (tests assert the probe never uses v1).
+Faults for tests: ``"fault": "hang"`` (accepts, never answers), ``"fault": "no-ttl"`` (token
+response without the TTL header, like moto), ``"fault": "token-403"`` (IMDSv2 disabled/hop limit).
+
+Prints ``READY <port>`` on stdout once listening.
+"""
+
+import argparse
+import json
+import secrets
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULTS = {
+    "region": "us-east-1",
+    "instance_id": "i-0123456789abcdef0",
+    "availability_zone": "us-east-1a",
+    "availability_zone_id": "use1-az1",
+    "account_id": "123456789012",
+    "mac": "0e:12:34:56:78:9a",
+    "local_ipv4": "10.0.1.10",
+    "vpc_id": "vpc-0a1b2c3d4e5f60718",
+    "subnet_id": "subnet-0a1b2c3d4e5f60718",
+    "vpc_cidrs": ["10.0.0.0/16"],
+    "security_group_ids": ["sg-0a1b2c3d4e5f60718"],
+    "role": None,
+    "credentials": None,
+    "fault": None,
+}
+
+
+class State:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.tokens = {}
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.tokenless_gets = 0
+        self.token_puts = 0
+
+    def tree(self):
+        c = self.cfg
+        mac = c["mac"]
+        md = {
+            "instance-id": c["instance_id"],
+            "mac": mac,
+            "local-ipv4": c["local_ipv4"],
+            "placement/region": c["region"],
+            "placement/availability-zone": c["availability_zone"],
+            "placement/availability-zone-id": c["availability_zone_id"],
+            f"network/interfaces/macs/{mac}/vpc-id": c["vpc_id"],
+            f"network/interfaces/macs/{mac}/subnet-id": c["subnet_id"],
+            f"network/interfaces/macs/{mac}/vpc-ipv4-cidr-blocks": "\n".join(c["vpc_cidrs"]),
+            f"network/interfaces/macs/{mac}/vpc-ipv4-cidr-block": c["vpc_cidrs"][0],
+            f"network/interfaces/macs/{mac}/security-group-ids": "\n".join(c["security_group_ids"]),
+        }
+        if c.get("role"):
+            role = c["role"]
+            md["iam/info"] = json.dumps({
+                "Code": "Success",
+                "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "InstanceProfileArn": f"arn:aws:iam::{c['account_id']}:instance-profile/{role}",
+                "InstanceProfileId": "AIPAEXAMPLEPROFILEID0",
+            })
+            md["iam/security-credentials/"] = role
+            creds = c.get("credentials") or {}
+            md[f"iam/security-credentials/{role}"] = json.dumps({
+                "Code": "Success",
+                "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": creds.get("AccessKeyId", "ASIAEMULATEDIMDSKEY0"),
+                "SecretAccessKey": creds.get("SecretAccessKey", "emulated-imds-secret-key"),
+                "Token": creds.get("Token", "emulated-imds-session-token"),
+                "Expiration": time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600)),
+            })
+        doc = {
+            "accountId": c["account_id"],
+            "availabilityZone": c["availability_zone"],
+            "instanceId": c["instance_id"],
+            "privateIp": c["local_ipv4"],
+            "region": c["region"],
+            "version": "2017-09-30",
+        }
+        tree = {f"/latest/meta-data/{k}": v for k, v in md.items()}
+        tree["/latest/dynamic/instance-identity/document"] = json.dumps(doc, indent=2)
+        return tree
+
+
+def make_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "EC2ws"
+
+        def log_message(self, fmt, *args):  # keep test output quiet
+            pass
+
+        def reply(self, status, body=b"", headers=None):
+            if isinstance(body, str):
+                body = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def fault(self):
+            return state.cfg.get("fault")
+
+        def do_PUT(self):
+            with state.lock:
+                state.requests += 1
+            if self.fault() == "hang":
+                time.sleep(3600)
+                return
+            if self.path != "/latest/api/token":
+                return self.reply(404, "Not Found")
+            if self.fault() == "token-403":
+                return self.reply(403, "Forbidden")
+            ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+            try:
+                ttl_n = int(ttl)
+            except (TypeError, ValueError):
+                return self.reply(400, "Bad Request")
+            if not 1 <= ttl_n <= 21600:
+                return self.reply(400, "Bad Request")
+            token = secrets.token_urlsafe(32)
+            with state.lock:
+                state.tokens[token] = time.time() + ttl_n
+                state.token_puts += 1
+            headers = {} if self.fault() == "no-ttl" else {
+                "X-aws-ec2-metadata-token-ttl-seconds": str(ttl_n)}
+            self.reply(200, token, headers)
+
+        def do_GET(self):
+            if self.path == "/_emulator/stats":
+                with state.lock:
+                    body = json.dumps({
+                        "requests": state.requests,
+                        "tokenless_gets": state.tokenless_gets,
+                        "token_puts": state.token_puts,
+                    })
+                return self.reply(200, body)
+            with state.lock:
+                state.requests += 1
+            if self.fault() == "hang":
+                time.sleep(3600)
+                return
+            token = self.headers.get("X-aws-ec2-metadata-token")
+            if not token:
+                with state.lock:
+                    state.tokenless_gets += 1
+                return self.reply(401, "Unauthorized")
+            with state.lock:
+                expiry = state.tokens.get(token)
+            if expiry is None or expiry < time.time():
+                return self.reply(401, "Unauthorized")
+            tree = state.tree()
+            path = self.path.split("?", 1)[0]
+            if path in tree:
+                return self.reply(200, tree[path])
+            # directory listings, as IMDS does for a path ending in '/'
+            if path.endswith("/"):
+                children = sorted({k[len(path):].split("/", 1)[0] + ("/" if "/" in k[len(path):] else "")
+                                   for k in tree if k.startswith(path) and k != path})
+                if children:
+                    return self.reply(200, "\n".join(children))
+            self.reply(404, "Not Found")
+
+    return Handler
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--config", help="JSON file describing the instance")
+    args = ap.parse_args()
+    cfg = dict(DEFAULTS)
+    if args.config:
+        with open(args.config) as f:
+            cfg.update(json.load(f))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(State(cfg)))
+    server.daemon_threads = True
+    print(f"READY {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
