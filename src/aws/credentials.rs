@@ -21,6 +21,8 @@ use crate::evidence::{CredentialsEvidence, ErrorInfo, Phase, ProviderAttempt};
 /// What the credentials step may use.
 pub struct CredentialsSetup {
     pub http: SharedHttpClient,
+    /// The probe's resolver (the container provider resolves its endpoint host with it).
+    pub resolver: crate::net::ProbeResolver,
     /// `--profile`: use only that profile, as the AWS CLI does.
     pub profile: Option<String>,
     /// A bounded IMDS client, or `None` when IMDS is disabled or known unreachable
@@ -56,7 +58,10 @@ pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<Share
             .configure(&pc)
             .build();
         chain.push(("web_identity", Some(SharedCredentialsProvider::new(p)), String::new()));
-        let p = EcsCredentialsProvider::builder().configure(&pc).build();
+        let p = EcsCredentialsProvider::builder()
+            .configure(&pc)
+            .dns(setup.resolver.clone())
+            .build();
         chain.push(("container", Some(SharedCredentialsProvider::new(p)), String::new()));
         match &setup.imds {
             Ok(client) => {

@@ -144,6 +144,7 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
     let creds_timeout = deadline.cap(cfg.imds_timeout.max(Duration::from_secs(2))).unwrap_or(Duration::from_millis(1));
     let (credentials, provider) = credentials::find(credentials::CredentialsSetup {
         http: http.clone(),
+        resolver: resolver.clone(),
         profile: cfg.profile.clone(),
         imds: imds_for_creds,
         timeout: creds_timeout,

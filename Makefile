@@ -1,0 +1,45 @@
+# vpce-probe — the two set-up commands of the README are `make demo` and `make test`.
+SHELL := /bin/bash
+TARGET := x86_64-unknown-linux-gnu
+STATIC := RUSTFLAGS="-C target-feature=+crt-static"
+CARGO_TARGET := --target $(TARGET)
+BIN_DEBUG := target/$(TARGET)/debug/vpce-probe
+BIN_RELEASE := target/$(TARGET)/release/vpce-probe
+
+.PHONY: demo test setup build release dist fmt-check clippy unit-e2e static-check clean
+
+## demo: build the static binary and run it against a local emulated AWS it starts itself
+demo: setup release
+	VPCE_PROBE_BIN=$(BIN_RELEASE) scripts/demo.sh
+
+## test: install what is needed, then fmt, clippy, unit + end-to-end tests, static-binary check
+test: setup fmt-check clippy unit-e2e static-check
+
+setup:
+	scripts/setup.sh
+
+build:
+	$(STATIC) cargo build --locked $(CARGO_TARGET)
+
+release:
+	$(STATIC) cargo build --locked --release $(CARGO_TARGET)
+
+## dist: the smallest binary (fat LTO, opt-level z): slow, for packages
+dist:
+	$(STATIC) cargo build --locked --profile dist $(CARGO_TARGET)
+	ls -l target/$(TARGET)/dist/vpce-probe
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	$(STATIC) cargo clippy --locked --all-targets $(CARGO_TARGET) -- -D warnings
+
+unit-e2e:
+	$(STATIC) cargo test --locked $(CARGO_TARGET)
+
+static-check: build
+	scripts/static-check.sh $(BIN_DEBUG)
+
+clean:
+	cargo clean
