@@ -114,5 +114,4 @@ pub struct CheckArgs {
     /// Colour in the human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-
 }

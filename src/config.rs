@@ -103,7 +103,9 @@ pub fn parse_secs(flag: &str, s: &str, min: f64, max: f64) -> Result<Duration, C
         .parse()
         .map_err(|_| ConfigError(format!("{flag}: '{s}' is not a number of seconds")))?;
     if !v.is_finite() || v < min || v > max {
-        return err(format!("{flag}: {s} is out of range ({min} to {max} seconds)"));
+        return err(format!(
+            "{flag}: {s} is out of range ({min} to {max} seconds)"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -151,9 +153,7 @@ pub fn validate_region(r: &str) -> Result<(), ConfigError> {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .parse::<u16>()
-            .is_ok_and(|n| n < 100)
+        && parts[parts.len() - 1].parse::<u16>().is_ok_and(|n| n < 100)
         && parts[0].len() == 2;
     if ok {
         Ok(())
@@ -166,9 +166,7 @@ pub fn validate_region(r: &str) -> Result<(), ConfigError> {
 
 fn normalize_prefix(p: &str) -> Result<String, ConfigError> {
     if p.is_empty() || p == "/" {
-        return err(
-            "--prefix: must not be empty: the put probe writes only under its own prefix",
-        );
+        return err("--prefix: must not be empty: the put probe writes only under its own prefix");
     }
     if p.starts_with('/') {
         return err(format!("--prefix '{p}': must not start with '/'"));
@@ -235,7 +233,10 @@ mod tests {
             "under_score",
             &"a".repeat(64),
         ] {
-            assert!(validate_bucket_name(bad).is_err(), "{bad} should be invalid");
+            assert!(
+                validate_bucket_name(bad).is_err(),
+                "{bad} should be invalid"
+            );
         }
     }
 
@@ -244,7 +245,14 @@ mod tests {
         for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1"] {
             assert!(validate_region(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "useast1", "us-east", "US-EAST-1", "us-east-1a", "mars-north-1"] {
+        for bad in [
+            "",
+            "useast1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "mars-north-1",
+        ] {
             assert!(validate_region(bad).is_err(), "{bad}");
         }
     }

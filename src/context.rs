@@ -112,7 +112,9 @@ fn imds_error(e: &ImdsError) -> ErrorInfo {
         ImdsError::FailedToLoadToken(t) if t.is_dispatch_failure() => {
             ErrorInfo::new(Phase::Connect, "imds_unreachable", message)
         }
-        ImdsError::FailedToLoadToken(_) => ErrorInfo::new(Phase::Response, "imds_token_failed", message),
+        ImdsError::FailedToLoadToken(_) => {
+            ErrorInfo::new(Phase::Response, "imds_token_failed", message)
+        }
         ImdsError::ErrorResponse(r) => ErrorInfo {
             phase: Phase::Response,
             code: "imds_error_response".into(),

@@ -48,7 +48,10 @@ mod tests {
         let r = d.remaining().expect("time left");
         assert!(r <= Duration::from_millis(50));
         assert!(d.remaining_reserving(Duration::from_secs(1)).is_none());
-        assert_eq!(d.cap(Duration::from_millis(5)), Some(Duration::from_millis(5)));
+        assert_eq!(
+            d.cap(Duration::from_millis(5)),
+            Some(Duration::from_millis(5))
+        );
         std::thread::sleep(Duration::from_millis(60));
         assert!(d.remaining().is_none());
         assert!(d.cap(Duration::from_secs(1)).is_none());

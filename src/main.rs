@@ -27,7 +27,8 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         2 => "vpce_probe=debug,info",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter =
+        EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -106,5 +107,9 @@ fn check(cfg: &Config) -> u8 {
         }
         return EXIT_OUTPUT;
     }
-    if report.ok { EXIT_OK } else { EXIT_CHECK_FAILED }
+    if report.ok {
+        EXIT_OK
+    } else {
+        EXIT_CHECK_FAILED
+    }
 }

@@ -34,7 +34,9 @@ pub struct CredentialsSetup {
 
 /// Ask each provider in the default chain's order; the first that answers wins. As in the SDK,
 /// "not configured" moves on to the next provider and any other error stops the chain.
-pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<SharedCredentialsProvider>) {
+pub async fn find(
+    setup: CredentialsSetup,
+) -> (CredentialsEvidence, Option<SharedCredentialsProvider>) {
     let started = Instant::now();
     let pc = ProviderConfig::default().with_http_client(setup.http.clone());
     let mut chain: Vec<(&'static str, Option<SharedCredentialsProvider>, String)> = Vec::new();
@@ -43,7 +45,11 @@ pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<Share
             .configure(&pc)
             .profile_name(profile)
             .build();
-        chain.push(("profile", Some(SharedCredentialsProvider::new(p)), String::new()));
+        chain.push((
+            "profile",
+            Some(SharedCredentialsProvider::new(p)),
+            String::new(),
+        ));
     } else {
         chain.push((
             "environment",
@@ -52,17 +58,31 @@ pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<Share
             )),
             String::new(),
         ));
-        let p = ProfileFileCredentialsProvider::builder().configure(&pc).build();
-        chain.push(("profile", Some(SharedCredentialsProvider::new(p)), String::new()));
+        let p = ProfileFileCredentialsProvider::builder()
+            .configure(&pc)
+            .build();
+        chain.push((
+            "profile",
+            Some(SharedCredentialsProvider::new(p)),
+            String::new(),
+        ));
         let p = WebIdentityTokenCredentialsProvider::builder()
             .configure(&pc)
             .build();
-        chain.push(("web_identity", Some(SharedCredentialsProvider::new(p)), String::new()));
+        chain.push((
+            "web_identity",
+            Some(SharedCredentialsProvider::new(p)),
+            String::new(),
+        ));
         let p = EcsCredentialsProvider::builder()
             .configure(&pc)
             .dns(setup.resolver.clone())
             .build();
-        chain.push(("container", Some(SharedCredentialsProvider::new(p)), String::new()));
+        chain.push((
+            "container",
+            Some(SharedCredentialsProvider::new(p)),
+            String::new(),
+        ));
         match &setup.imds {
             Ok(client) => {
                 let p = ImdsCredentialsProvider::builder()
@@ -101,9 +121,9 @@ pub async fn find(setup: CredentialsSetup) -> (CredentialsEvidence, Option<Share
                     message: "credentials loaded".into(),
                     duration_ms,
                 });
-                let expires_at = creds.expiry().and_then(|t| {
-                    DateTime::from(t).fmt(Format::DateTime).ok()
-                });
+                let expires_at = creds
+                    .expiry()
+                    .and_then(|t| DateTime::from(t).fmt(Format::DateTime).ok());
                 let ev = CredentialsEvidence {
                     provider: Some(name),
                     expires_at,

@@ -16,12 +16,12 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connection::CaptureSmithyConnection;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -68,9 +68,7 @@ pub fn s3_client(sdk: &SdkConfig, region: &str, path_style: bool) -> aws_sdk_s3:
     let conf = aws_sdk_s3::config::Builder::from(sdk)
         .region(Region::new(region.to_string()))
         .force_path_style(path_style)
-        .request_checksum_calculation(
-            aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
-        )
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

@@ -40,11 +40,15 @@ pub fn fault(e: &ErrorInfo) -> Fault {
         "NoSuchBucket" => Fault::BucketMissing,
         "NoSuchKey" => Fault::KeyMissing,
         "PreconditionFailed" => Fault::KeyExists,
-        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken"
-        | "TokenRefreshRequired" | "InvalidSecurity" => Fault::CredentialsRejected,
-        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
-            Fault::WrongRegion
-        }
+        "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "TokenRefreshRequired"
+        | "InvalidSecurity" => Fault::CredentialsRejected,
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException" => Fault::WrongRegion,
         "AccessDenied" | "Forbidden" | "AllAccessDisabled" => Fault::AccessDenied,
         "timeout" => Fault::Timeout,
         _ => match e.http_status {
@@ -187,7 +191,10 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
             code: "bucket_in_other_region",
             severity: Severity::Warning,
             component: "region",
-            message: format!("bucket {} is in {br}; the probe runs in {}", t.bucket, ev.region),
+            message: format!(
+                "bucket {} is in {br}; the probe runs in {}",
+                t.bucket, ev.region
+            ),
             hint: format!(
                 "the S3 gateway endpoint of this VPC only serves {} buckets: traffic to {br} leaves through a NAT/internet gateway; probe with --region {br} or move the bucket",
                 ev.region
@@ -239,12 +246,7 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
                 "region",
                 format!("bucket {} is not in {}", t.bucket, ev.region),
             ),
-            Fault::Dns => (
-                "dns_failure",
-                Severity::Error,
-                "dns",
-                e.message.clone(),
-            ),
+            Fault::Dns => ("dns_failure", Severity::Error, "dns", e.message.clone()),
             Fault::Unreachable | Fault::Timeout => (
                 "s3_unreachable",
                 Severity::Error,
@@ -256,7 +258,11 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
                 "s3_server_error",
                 Severity::Error,
                 "s3",
-                format!("{}: HTTP {}", op.op.check_name(), e.http_status.unwrap_or(500)),
+                format!(
+                    "{}: HTTP {}",
+                    op.op.check_name(),
+                    e.http_status.unwrap_or(500)
+                ),
             ),
             Fault::KeyExists => (
                 "probe_key_exists",
@@ -299,7 +305,10 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
             code: "probe_object_left_behind",
             severity: Severity::Warning,
             component: "probe",
-            message: format!("the probe object s3://{}/{} could not be deleted", t.bucket, t.probe_key),
+            message: format!(
+                "the probe object s3://{}/{} could not be deleted",
+                t.bucket, t.probe_key
+            ),
             hint: format!(
                 "remove it with: aws s3api delete-object --bucket {} --key '{}' (and grant s3:DeleteObject on {}*)",
                 t.bucket, t.probe_key, t.prefix
@@ -361,7 +370,11 @@ fn region_source(ev: &Evidence) -> &'static str {
 /// No credentials, or a provider that failed.
 pub fn credentials_missing(ev: &Evidence, err: Option<&ErrorInfo>) -> Finding {
     let on_ec2 = ev.context.instance.is_some();
-    let role = ev.context.instance.as_ref().and_then(|i| i.iam_role.as_ref());
+    let role = ev
+        .context
+        .instance
+        .as_ref()
+        .and_then(|i| i.iam_role.as_ref());
     match err {
         Some(e) if e.code != "no_credentials" => Finding {
             code: "credentials_error",

@@ -11,6 +11,8 @@ pub use resolver::{DnsAnswer, ProbeResolver};
 /// The HTTP client for every SDK client (S3, IMDS, ...), resolving through `resolver`.
 pub fn http_client(resolver: ProbeResolver) -> SharedHttpClient {
     Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_with_resolver(resolver)
 }

@@ -110,8 +110,6 @@ impl ProbeResolver {
 
 impl ResolveDns for ProbeResolver {
     fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
-        DnsFuture::new(async move {
-            self.lookup(name).await.map_err(ResolveDnsError::new)
-        })
+        DnsFuture::new(async move { self.lookup(name).await.map_err(ResolveDnsError::new) })
     }
 }

@@ -112,11 +112,20 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
 
     // 1. Who am I?
     let imds_disabled = aws::imds_disabled();
-    let imds_timeout = deadline.cap(cfg.imds_timeout).unwrap_or(Duration::from_millis(1));
+    let imds_timeout = deadline
+        .cap(cfg.imds_timeout)
+        .unwrap_or(Duration::from_millis(1));
     let imds = (!imds_disabled).then(|| aws::imds_client(http.clone(), imds_timeout));
     let endpoint = aws::imds_endpoint();
-    let ctx_budget = deadline.cap(imds_timeout * 3).unwrap_or(Duration::from_millis(1));
-    let context = match tokio::time::timeout(ctx_budget, context::collect(imds.as_ref(), endpoint.clone())).await {
+    let ctx_budget = deadline
+        .cap(imds_timeout * 3)
+        .unwrap_or(Duration::from_millis(1));
+    let context = match tokio::time::timeout(
+        ctx_budget,
+        context::collect(imds.as_ref(), endpoint.clone()),
+    )
+    .await
+    {
         Ok(c) => c,
         Err(_) => ContextEvidence {
             source: ContextSource::None,
@@ -141,7 +150,9 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         (Some(c), ContextSource::Imds) => Ok(c.clone()),
         (Some(_), ContextSource::None) => Err("IMDS unreachable (see the imds check)".to_string()),
     };
-    let creds_timeout = deadline.cap(cfg.imds_timeout.max(Duration::from_secs(2))).unwrap_or(Duration::from_millis(1));
+    let creds_timeout = deadline
+        .cap(cfg.imds_timeout.max(Duration::from_secs(2)))
+        .unwrap_or(Duration::from_millis(1));
     let (credentials, provider) = credentials::find(credentials::CredentialsSetup {
         http: http.clone(),
         resolver: resolver.clone(),

@@ -20,9 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::deadline::Deadline;
-use crate::evidence::{
-    ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence,
-};
+use crate::evidence::{ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence};
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
 pub const USER_KEY_RANGE_BYTES: u64 = 1024;
@@ -163,8 +161,10 @@ pub async fn probe_target(
             ev.detail.insert("prefix".into(), json!(spec.prefix));
             if let Some(out) = out {
                 ev.detail.insert("key_count".into(), json!(out.key_count()));
-                ev.detail
-                    .insert("truncated".into(), json!(out.is_truncated().unwrap_or(false)));
+                ev.detail.insert(
+                    "truncated".into(),
+                    json!(out.is_truncated().unwrap_or(false)),
+                );
             }
             stop = stop.or_else(|| stop_after(&ev));
             ev
@@ -197,7 +197,8 @@ pub async fn probe_target(
         ev.detail.insert("key".into(), json!(spec.probe_key));
         ev.detail.insert("bytes".into(), json!(spec.body.len()));
         ev.detail.insert("sha256".into(), json!(checksum));
-        ev.detail.insert("conditional".into(), json!("If-None-Match: *"));
+        ev.detail
+            .insert("conditional".into(), json!("If-None-Match: *"));
         if let Some(out) = out {
             if let Some(etag) = out.e_tag() {
                 ev.detail.insert("etag".into(), json!(etag));
@@ -225,12 +226,25 @@ pub async fn probe_target(
     let get = if let Some(key) = &spec.user_key {
         match &stop {
             Some(r) => OpEvidence::skipped(S3Op::Get, r.clone()),
-            None => get_user_key(&client, &spec.bucket, key, &deadline, reserve, written.is_some()).await,
+            None => {
+                get_user_key(
+                    &client,
+                    &spec.bucket,
+                    key,
+                    &deadline,
+                    reserve,
+                    written.is_some(),
+                )
+                .await
+            }
         }
     } else if spec.read_only {
         OpEvidence::skipped(S3Op::Get, SkipReason::ReadOnly)
     } else if written.is_none() {
-        OpEvidence::skipped(S3Op::Get, stop.clone().unwrap_or(SkipReason::NothingWritten))
+        OpEvidence::skipped(
+            S3Op::Get,
+            stop.clone().unwrap_or(SkipReason::NothingWritten),
+        )
     } else {
         get_probe_object(&client, &spec, &deadline, reserve).await
     };
@@ -241,21 +255,33 @@ pub async fn probe_target(
         None if spec.read_only => OpEvidence::skipped(S3Op::Delete, SkipReason::ReadOnly),
         None => OpEvidence::skipped(S3Op::Delete, SkipReason::NothingWritten),
         Some(version) => {
-            let (mut ev, _) = run_op(S3Op::Delete, deadline.remaining(), |rec| {
-                client
-                    .delete_object()
-                    .bucket(&spec.bucket)
-                    .key(&spec.probe_key)
-                    .set_version_id(version.clone())
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            })
-            .await;
-            ev.detail.insert("key".into(), json!(spec.probe_key));
-            if let Some(v) = version {
+            let delete = |version: Option<String>| {
+                run_op(S3Op::Delete, deadline.remaining(), |rec| {
+                    client
+                        .delete_object()
+                        .bucket(&spec.bucket)
+                        .key(&spec.probe_key)
+                        .set_version_id(version)
+                        .customize()
+                        .interceptor(rec)
+                        .send()
+                })
+            };
+            let (mut ev, _) = delete(version.clone()).await;
+            // Deleting a version needs s3:DeleteObjectVersion; with only s3:DeleteObject, a
+            // plain delete still hides the object (a delete marker) rather than leave it.
+            let denied = ev.error().is_some_and(|e| e.http_status == Some(403));
+            if version.is_some() && denied {
+                let (mut plain, _) = delete(None).await;
+                plain.duration += ev.duration;
+                plain
+                    .detail
+                    .insert("version_delete_denied".into(), json!(true));
+                ev = plain;
+            } else if let Some(v) = version {
                 ev.detail.insert("version_id".into(), json!(v));
             }
+            ev.detail.insert("key".into(), json!(spec.probe_key));
             ev
         }
     };
@@ -371,8 +397,10 @@ async fn get_user_key(
     })
     .await;
     ev.detail.insert("key".into(), json!(key));
-    ev.detail
-        .insert("range".into(), json!(format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1)));
+    ev.detail.insert(
+        "range".into(),
+        json!(format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1)),
+    );
     if let Some((total, bytes)) = out {
         if let Some(t) = total {
             ev.detail.insert("object_size".into(), json!(t));
@@ -395,10 +423,16 @@ async fn get_user_key(
 
 /// A target none of whose operations could run (e.g. no credentials).
 pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
-    let ops = [S3Op::HeadBucket, S3Op::List, S3Op::Put, S3Op::Get, S3Op::Delete]
-        .into_iter()
-        .map(|op| OpEvidence::skipped(op, reason.clone()))
-        .collect();
+    let ops = [
+        S3Op::HeadBucket,
+        S3Op::List,
+        S3Op::Put,
+        S3Op::Get,
+        S3Op::Delete,
+    ]
+    .into_iter()
+    .map(|op| OpEvidence::skipped(op, reason.clone()))
+    .collect();
     TargetEvidence {
         bucket: spec.bucket,
         region: spec.region,

@@ -207,13 +207,20 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
         }
         writeln!(w, "instance  {}", parts.join(" · "))?;
     } else {
-        writeln!(w, "instance  {}", st.dim("not on EC2 (no instance metadata)"))?;
+        writeln!(
+            w,
+            "instance  {}",
+            st.dim("not on EC2 (no instance metadata)")
+        )?;
     }
     writeln!(w)?;
     writeln!(
         w,
         "  {}",
-        st.dim(&format!("{:<15} {:<4} {:>7}  {}", "CHECK", "STAT", "TIME", "DETAIL"))
+        st.dim(&format!(
+            "{:<15} {:<4} {:>7}  {}",
+            "CHECK", "STAT", "TIME", "DETAIL"
+        ))
     )?;
     for c in &r.checks {
         check_line(&mut w, st, c)?;
@@ -225,7 +232,11 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
             _ => t.region.clone(),
         };
         let mode = if t.read_only { " · read-only" } else { "" };
-        writeln!(w, "{} ({region}){mode}", st.bold(&format!("bucket {}", t.bucket)))?;
+        writeln!(
+            w,
+            "{} ({region}){mode}",
+            st.bold(&format!("bucket {}", t.bucket))
+        )?;
         for c in &t.checks {
             check_line(&mut w, st, c)?;
         }

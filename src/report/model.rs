@@ -115,7 +115,12 @@ fn credentials_check(c: &CredentialsEvidence, v: &CheckVerdict) -> Check {
     }
     detail.insert(
         "tried".into(),
-        json!(c.tried.iter().map(|t| format!("{}: {}", t.provider, t.outcome)).collect::<Vec<_>>()),
+        json!(
+            c.tried
+                .iter()
+                .map(|t| format!("{}: {}", t.provider, t.outcome))
+                .collect::<Vec<_>>()
+        ),
     );
     Check {
         name: "credentials",

@@ -1,0 +1,385 @@
+//! The end-to-end harness: real local servers (moto_server for S3, the project's IMDSv2
+//! emulator), started per test and stopped on drop, and a runner for the built binary.
+//! A missing emulator is a loud failure, never a skip.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python venv with the pinned emulators (`scripts/setup.sh` makes it).
+pub fn venv() -> PathBuf {
+    std::env::var_os("VPCE_PROBE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"))
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    let p = venv().join("bin").join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run scripts/setup.sh (make test does) or set VPCE_PROBE_VENV",
+        p.display()
+    );
+    p
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_millis(500),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// A moto_server of its own, on a free port, with its request log captured.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let bin = venv_bin("moto_server");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for _ in 0..3 {
+            let port = free_port();
+            let log = dir.path().join(format!("moto-{port}.log"));
+            let out = std::fs::File::create(&log).expect("moto log");
+            let mut child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .expect("spawn moto_server");
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(20) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken or crashed: try another port
+                }
+                if matches!(http_get(port, "/moto-api/"), Some((200, _))) {
+                    return Moto {
+                        child,
+                        port,
+                        log,
+                        _dir: dir,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "moto_server did not start (see its log in {})",
+            dir.path().display()
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The requests moto served so far, as "METHOD /path?query" (from its request log).
+    pub fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| {
+                let q = l.split('"').nth(1)?;
+                let clean: String = strip_ansi(q);
+                let mut parts = clean.split_whitespace();
+                let method = parts.next()?;
+                let path = parts.next()?;
+                Some(format!("{method} {path}"))
+            })
+            .filter(|r| !r.contains("/moto-api/"))
+            .collect()
+    }
+
+    /// An admin S3 client for setting up and inspecting state.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        s3_admin(&self.url(), "us-east-1")
+    }
+
+    pub fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        s3_admin(&self.url(), region)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn s3_admin(url: &str, region: &str) -> aws_sdk_s3::Client {
+    let http = vpce_probe::net::http_client(vpce_probe::net::ProbeResolver::from_system(
+        Duration::from_secs(2),
+    ));
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(url)
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("admin", "admin", None, None, "tests"))
+        .http_client(http)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// The project's IMDSv2 emulator, describing one instance.
+pub struct Imds {
+    child: Child,
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Imds {
+    /// `instance` overrides the emulator's defaults (see tests/emulators/imds.py).
+    pub fn start(instance: Value) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("instance.json");
+        std::fs::write(&cfg, instance.to_string()).expect("write instance.json");
+        let mut child = Command::new(venv_bin("python"))
+            .arg(repo().join("tests/emulators/imds.py"))
+            .args(["--port", "0", "--config"])
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the IMDS emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read the IMDS emulator's READY line");
+        let port = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the IMDS emulator did not start: {line:?}"));
+        Imds {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Request counters, including GETs made without a token (IMDSv1).
+    pub fn stats(&self) -> Value {
+        let (_, body) = http_get(self.port, "/_emulator/stats").expect("emulator stats");
+        serde_json::from_str(&body).expect("stats JSON")
+    }
+}
+
+impl Drop for Imds {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The result of one probe run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// `report.targets[t].checks[name=...]`.
+pub fn check<'a>(report: &'a Value, target: usize, name: &str) -> &'a Value {
+    report["targets"][target]["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in target {target}"))
+}
+
+/// A top-level check (`imds`, `credentials`).
+pub fn run_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no run check {name}"))
+}
+
+pub fn finding_codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The built binary with a clean environment: no AWS variables, an empty HOME.
+pub struct Probe {
+    cmd: Command,
+    _home: TempDir,
+}
+
+impl Probe {
+    pub fn new() -> Self {
+        let home = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-probe"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        Probe { cmd, _home: home }
+    }
+
+    pub fn home(&self) -> &Path {
+        self._home.path()
+    }
+
+    pub fn moto(mut self, m: &Moto) -> Self {
+        self.cmd.env("AWS_ENDPOINT_URL", m.url());
+        self
+    }
+
+    pub fn imds(mut self, i: &Imds) -> Self {
+        self.cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", i.url());
+        self
+    }
+
+    /// Point IMDS at a closed port: "not on EC2".
+    pub fn no_imds(mut self) -> Self {
+        self.cmd.env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{}", free_port()),
+        );
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn env_keys(self) -> Self {
+        self.env("AWS_ACCESS_KEY_ID", "AKIAVPCEPROBETEST01").env(
+            "AWS_SECRET_ACCESS_KEY",
+            "vpce-probe-test-secret-do-not-print",
+        )
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Run, failing the test if the binary is still running after 60 s.
+    pub fn run(mut self) -> Run {
+        let t0 = Instant::now();
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let out_path = out_dir.path().join("stdout");
+        let err_path = out_dir.path().join("stderr");
+        let mut child = self
+            .cmd
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .expect("spawn vpce-probe");
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("vpce-probe hung for 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let elapsed = t0.elapsed();
+        let stderr = std::fs::read_to_string(&err_path).unwrap();
+        assert!(
+            !stderr.contains("panicked"),
+            "vpce-probe panicked:\n{stderr}"
+        );
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&out_path).unwrap(),
+            stderr,
+            elapsed,
+        }
+    }
+}
+
+/// An IMDS instance description with an IAM role (credentials come from IMDS).
+pub fn instance_with_role() -> Value {
+    serde_json::json!({"role": "vpce-probe-test-role"})
+}

@@ -1,0 +1,765 @@
+//! End to end: the built `vpce-probe check` against moto_server (S3) and the project's IMDSv2
+//! emulator, one set of servers per test.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use common::*;
+use serde_json::json;
+
+async fn make_bucket(moto: &Moto, bucket: &str) {
+    moto.s3()
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+}
+
+async fn keys(moto: &Moto, bucket: &str) -> Vec<String> {
+    moto.s3()
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list")
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+async fn read_object(moto: &Moto, bucket: &str, key: &str) -> Vec<u8> {
+    moto.s3()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("get")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
+}
+
+fn writes_to(moto: &Moto, bucket: &str) -> Vec<String> {
+    moto.requests()
+        .into_iter()
+        .filter(|r| {
+            !r.starts_with("GET ") && !r.starts_with("HEAD ") && r.contains(&format!("/{bucket}"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn healthy_bucket_passes_every_check_and_leaves_nothing_behind() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "healthy-bucket").await;
+    moto.s3()
+        .put_object()
+        .bucket("healthy-bucket")
+        .key("data/existing.csv")
+        .body(ByteStream::from_static(b"a,b\n1,2\n"))
+        .send()
+        .await
+        .unwrap();
+    let setup = moto.requests().len();
+
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--bucket", "healthy-bucket", "--output", "json"])
+        .run();
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let r = run.json();
+    assert_eq!(r["schema"], "vpce-probe/report/v1");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["region"], "us-east-1");
+    assert_eq!(r["region_source"], "imds");
+    assert_eq!(r["context"]["source"], "imds");
+    assert_eq!(r["context"]["instance_id"], "i-0123456789abcdef0");
+    assert_eq!(r["context"]["vpc_id"], "vpc-0a1b2c3d4e5f60718");
+    assert_eq!(r["context"]["subnet_id"], "subnet-0a1b2c3d4e5f60718");
+    assert_eq!(r["context"]["vpc_cidrs"], json!(["10.0.0.0/16"]));
+    assert_eq!(
+        r["context"]["security_group_ids"],
+        json!(["sg-0a1b2c3d4e5f60718"])
+    );
+    assert_eq!(r["context"]["iam_role"], "vpce-probe-test-role");
+    assert_eq!(r["context"]["availability_zone_id"], "use1-az1");
+    assert_eq!(r["credentials"]["provider"], "instance_profile");
+    assert_eq!(run_check(&r, "imds")["status"], "pass");
+    assert_eq!(run_check(&r, "credentials")["status"], "pass");
+    for name in ["s3_head_bucket", "s3_list", "s3_put", "s3_get", "s3_delete"] {
+        let c = check(&r, 0, name);
+        assert_eq!(c["status"], "pass", "{name}: {c}");
+        assert_eq!(
+            c["detail"]["peer"],
+            format!("127.0.0.1:{}", moto.port),
+            "{name}"
+        );
+        assert!(
+            c["detail"]["request_id"].is_string(),
+            "{name} has a request id"
+        );
+        assert!(c["detail"]["http_status"].as_u64().unwrap() < 300, "{name}");
+    }
+    let put = check(&r, 0, "s3_put");
+    let key = put["detail"]["key"].as_str().unwrap();
+    assert!(
+        key.starts_with(".vpce-probe/i-0123456789abcdef0/"),
+        "probe key under the prefix: {key}"
+    );
+    assert_eq!(check(&r, 0, "s3_get")["detail"]["verified"], true);
+    assert_eq!(
+        check(&r, 0, "s3_head_bucket")["detail"]["bucket_region"],
+        "us-east-1"
+    );
+    assert!(
+        r["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        r["findings"]
+    );
+
+    // Wrote exactly one object, under its prefix, conditionally; deleted exactly that one.
+    let writes = writes_to(&moto, "healthy-bucket")[2..].to_vec();
+    assert_eq!(
+        moto.requests().len() - setup,
+        5,
+        "head, list, put, get, delete"
+    );
+    assert_eq!(writes.len(), 2, "one put and one delete: {writes:?}");
+    assert!(
+        writes[0].starts_with(&format!("PUT /healthy-bucket/{key}")),
+        "{writes:?}"
+    );
+    assert!(
+        writes[1].starts_with(&format!("DELETE /healthy-bucket/{key}")),
+        "{writes:?}"
+    );
+    assert_eq!(
+        keys(&moto, "healthy-bucket").await,
+        vec!["data/existing.csv"]
+    );
+    // IMDSv2 only: never a GET without a token.
+    assert_eq!(imds.stats()["tokenless_gets"], 0);
+}
+
+#[tokio::test]
+async fn human_output_is_a_readable_table() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "human-bucket").await;
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "human-bucket",
+            "--bucket",
+            "absent-bucket",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let out = &run.stdout;
+    assert!(!out.contains('\x1b'), "no colour when NO_COLOR / not a TTY");
+    assert!(out.contains("instance  i-0123456789abcdef0"), "{out}");
+    assert!(out.contains("bucket human-bucket (us-east-1)"), "{out}");
+    assert!(out.contains("bucket absent-bucket (us-east-1)"), "{out}");
+    for name in ["s3_head_bucket", "s3_list", "s3_put", "s3_get", "s3_delete"] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(name) && l.contains(" pass ")),
+            "{name} passes in the table:\n{out}"
+        );
+    }
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(
+        out.contains("↳ bucket absent-bucket does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("bucket_not_found [bucket]"), "{out}");
+    assert!(out.contains("result: FAIL"), "{out}");
+}
+
+#[tokio::test]
+async fn no_credentials_anywhere_fails_fast_with_a_hint() {
+    let moto = Moto::start();
+    let imds = Imds::start(json!({})); // an instance without a role
+    make_bucket(&moto, "some-bucket").await;
+    let setup = moto.requests().len();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--bucket", "some-bucket", "--output", "json"])
+        .run();
+    assert_eq!(run.code, 1);
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "fails fast, took {:?}",
+        run.elapsed
+    );
+    let r = run.json();
+    assert_eq!(r["ok"], false);
+    let c = run_check(&r, "credentials");
+    assert_eq!(c["status"], "fail");
+    assert_eq!(c["error"]["code"], "no_credentials");
+    assert_eq!(c["error"]["phase"], "credentials");
+    assert!(
+        c["hint"]
+            .as_str()
+            .unwrap()
+            .contains("attach an IAM role to the instance"),
+        "{c}"
+    );
+    let tried: Vec<&str> = r["credentials"]["tried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tried,
+        [
+            "environment",
+            "profile",
+            "web_identity",
+            "container",
+            "instance_profile"
+        ]
+    );
+    for name in ["s3_head_bucket", "s3_list", "s3_put", "s3_get", "s3_delete"] {
+        let c = check(&r, 0, name);
+        assert_eq!(c["status"], "skip", "{name}");
+        assert_eq!(c["detail"]["reason"], "no_credentials", "{name}");
+    }
+    assert!(finding_codes(&r).contains(&"no_credentials".to_string()));
+    assert_eq!(
+        moto.requests().len(),
+        setup,
+        "no S3 request without credentials"
+    );
+}
+
+#[tokio::test]
+async fn missing_bucket_is_named_and_later_probes_skipped() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "no-such-bucket-here",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 1);
+    let r = run.json();
+    let head = check(&r, 0, "s3_head_bucket");
+    assert_eq!(head["status"], "fail");
+    assert_eq!(head["error"]["http_status"], 404);
+    assert_eq!(head["error"]["phase"], "response");
+    assert!(head["hint"].as_str().unwrap().contains("does not exist"));
+    for name in ["s3_list", "s3_put", "s3_get"] {
+        assert_eq!(
+            check(&r, 0, name)["detail"]["reason"],
+            "bucket_missing",
+            "{name}"
+        );
+    }
+    assert_eq!(finding_codes(&r), ["bucket_not_found"]);
+}
+
+#[tokio::test]
+async fn bucket_policy_denying_object_access_fails_the_put() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "locked-bucket").await;
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny", "Principal": "*",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": "arn:aws:s3:::locked-bucket/*",
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}
+        }]
+    });
+    moto.s3()
+        .put_bucket_policy()
+        .bucket("locked-bucket")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--bucket", "locked-bucket", "--output", "json"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(check(&r, 0, "s3_list")["status"], "pass");
+    let put = check(&r, 0, "s3_put");
+    assert_eq!(put["status"], "fail");
+    assert_eq!(put["error"]["http_status"], 403);
+    assert_eq!(put["error"]["code"], "AccessDenied");
+    assert!(
+        put["hint"].as_str().unwrap().contains("bucket policy"),
+        "{put}"
+    );
+    assert_eq!(check(&r, 0, "s3_get")["status"], "skip");
+    assert_eq!(
+        check(&r, 0, "s3_delete")["detail"]["reason"],
+        "nothing_written"
+    );
+    assert!(finding_codes(&r).contains(&"access_denied_unattributed".to_string()));
+    assert!(keys(&moto, "locked-bucket").await.is_empty());
+}
+
+#[tokio::test]
+async fn off_ec2_with_region_goes_on_and_says_so() {
+    let moto = Moto::start();
+    make_bucket(&moto, "laptop-bucket").await;
+    let run = Probe::new()
+        .moto(&moto)
+        .no_imds()
+        .env_keys()
+        .args([
+            "check",
+            "--bucket",
+            "laptop-bucket",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    assert_eq!(r["context"]["source"], "none");
+    assert_eq!(r["region_source"], "flag");
+    let imds = run_check(&r, "imds");
+    assert_eq!(imds["status"], "warn");
+    assert_eq!(imds["error"]["code"], "imds_unreachable");
+    assert!(imds["hint"].as_str().unwrap().contains("not on EC2"));
+    assert_eq!(r["credentials"]["provider"], "environment");
+    assert_eq!(r["credentials"]["tried"][0]["outcome"], "found");
+    assert!(finding_codes(&r).contains(&"not_on_ec2".to_string()));
+    assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
+    // the probe key names the host when there is no instance id
+    let key = check(&r, 0, "s3_put")["detail"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        key.starts_with(".vpce-probe/") && !key.contains("i-0"),
+        "{key}"
+    );
+}
+
+#[test]
+fn off_ec2_without_credentials_does_not_ask_imds_twice() {
+    let run = Probe::new()
+        .no_imds()
+        .args([
+            "check",
+            "--bucket",
+            "any-bucket",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 1);
+    let r = run.json();
+    let ip = &r["credentials"]["tried"][4];
+    assert_eq!(ip["provider"], "instance_profile");
+    assert_eq!(ip["outcome"], "skipped", "IMDS is not asked twice: {ip}");
+    assert!(
+        run_check(&r, "credentials")["hint"]
+            .as_str()
+            .unwrap()
+            .contains("configure access keys")
+    );
+}
+
+#[test]
+fn off_ec2_without_region_is_a_usage_error() {
+    let run = Probe::new()
+        .no_imds()
+        .env_keys()
+        .args(["check", "--bucket", "any-bucket"])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(run.stderr.contains("no region"), "{}", run.stderr);
+    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn imds_disabled_is_skipped_not_asked() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "quiet-bucket").await;
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env_keys()
+        .args(["check", "--bucket", "quiet-bucket", "--output", "json"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(run_check(&r, "imds")["status"], "skip");
+    assert_eq!(r["context"]["disabled"], true);
+    assert_eq!(r["region_source"], "env");
+    assert_eq!(imds.stats()["requests"], 0, "IMDS was not contacted");
+}
+
+#[tokio::test]
+async fn read_only_writes_nothing() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "ro-bucket").await;
+    let big: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    moto.s3()
+        .put_object()
+        .bucket("ro-bucket")
+        .key("reports/big.bin")
+        .body(ByteStream::from(big))
+        .send()
+        .await
+        .unwrap();
+    let before = moto.requests().len();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "ro-bucket",
+            "--read-only",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(check(&r, 0, "s3_list")["status"], "pass");
+    for name in ["s3_put", "s3_get", "s3_delete"] {
+        assert_eq!(check(&r, 0, name)["status"], "skip", "{name}");
+        assert_eq!(
+            check(&r, 0, name)["detail"]["reason"],
+            "read_only",
+            "{name}"
+        );
+    }
+    let served = moto.requests()[before..].to_vec();
+    assert!(
+        served
+            .iter()
+            .all(|r| r.starts_with("GET ") || r.starts_with("HEAD ")),
+        "only reads: {served:?}"
+    );
+
+    // --key reads the first KiB of an existing object, still writing nothing.
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "ro-bucket",
+            "--read-only",
+            "--key",
+            "reports/big.bin",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = run.json();
+    let get = check(&r, 0, "s3_get");
+    assert_eq!(get["status"], "pass", "{get}");
+    assert_eq!(get["detail"]["bytes"], 1024);
+    assert_eq!(get["detail"]["object_size"], 3000);
+    assert!(
+        writes_to(&moto, "ro-bucket")
+            .iter()
+            .all(|w| !w.contains("vpce-probe"))
+    );
+    assert_eq!(keys(&moto, "ro-bucket").await, vec!["reports/big.bin"]);
+}
+
+#[tokio::test]
+async fn existing_object_at_the_probe_key_is_not_overwritten() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "busy-bucket").await;
+    let key = ".vpce-probe/i-0123456789abcdef0/fixed-run-1";
+    moto.s3()
+        .put_object()
+        .bucket("busy-bucket")
+        .key(key)
+        .body(ByteStream::from_static(b"precious user data"))
+        .send()
+        .await
+        .unwrap();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .env("VPCE_PROBE_RUN_ID", "fixed-run-1")
+        .args(["check", "--bucket", "busy-bucket", "--output", "json"])
+        .run();
+    let r = run.json();
+    assert_eq!(r["run_id"], "fixed-run-1");
+    let put = check(&r, 0, "s3_put");
+    assert_eq!(put["status"], "warn", "{put}");
+    assert_eq!(put["error"]["http_status"], 412);
+    assert_eq!(put["detail"]["key"], key);
+    assert_eq!(check(&r, 0, "s3_get")["status"], "skip");
+    assert_eq!(check(&r, 0, "s3_delete")["status"], "skip");
+    assert!(finding_codes(&r).contains(&"probe_key_exists".to_string()));
+    assert_eq!(run.code, 0, "a collision is a warning: {}", run.stdout);
+    assert_eq!(
+        read_object(&moto, "busy-bucket", key).await,
+        b"precious user data"
+    );
+}
+
+#[tokio::test]
+async fn bucket_in_another_region_is_followed_and_flagged() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    moto.s3_in("eu-west-1")
+        .create_bucket()
+        .bucket("far-bucket")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--bucket", "far-bucket", "--output", "json"])
+        .run();
+    let r = run.json();
+    let head = check(&r, 0, "s3_head_bucket");
+    assert_eq!(head["status"], "warn", "{head}");
+    assert!(head["hint"].as_str().unwrap().contains("gateway endpoint"));
+    assert_eq!(r["targets"][0]["bucket_region"], "eu-west-1");
+    assert_eq!(r["targets"][0]["region"], "eu-west-1");
+    assert!(finding_codes(&r).contains(&"bucket_in_other_region".to_string()));
+    assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn silent_endpoint_ends_in_a_timeout_within_the_deadline() {
+    // Accepts connections and never answers: the run must end at its deadline, not hang.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if let Ok((s, _)) = listener.accept() {
+                held.push(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for mut s in held {
+            let mut b = [0u8; 1];
+            let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
+            let _ = s.read(&mut b);
+        }
+    });
+    let run = Probe::new()
+        .no_imds()
+        .env_keys()
+        .env("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{port}"))
+        .args([
+            "check",
+            "--bucket",
+            "slow-bucket",
+            "--region",
+            "us-east-1",
+            "--timeout",
+            "3",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 1);
+    assert!(
+        run.elapsed < Duration::from_millis(4500),
+        "bounded by --timeout 3: took {:?}",
+        run.elapsed
+    );
+    let r = run.json();
+    let head = check(&r, 0, "s3_head_bucket");
+    assert_eq!(head["status"], "fail");
+    assert_eq!(head["error"]["code"], "timeout");
+    assert_eq!(check(&r, 0, "s3_list")["detail"]["reason"], "unreachable");
+    assert!(finding_codes(&r).contains(&"s3_unreachable".to_string()));
+    drop(hold);
+}
+
+#[test]
+fn refused_endpoint_fails_fast_in_the_connect_phase() {
+    let run = Probe::new()
+        .no_imds()
+        .env_keys()
+        .env(
+            "AWS_ENDPOINT_URL",
+            &format!("http://127.0.0.1:{}", free_port()),
+        )
+        .args([
+            "check",
+            "--bucket",
+            "gone-bucket",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 1);
+    let r = run.json();
+    let head = check(&r, 0, "s3_head_bucket");
+    assert_eq!(head["error"]["phase"], "connect");
+    assert_eq!(head["error"]["code"], "connection_refused");
+    assert!(head["hint"].as_str().unwrap().contains("refused"), "{head}");
+}
+
+#[tokio::test]
+async fn credentials_never_appear_in_any_output() {
+    let moto = Moto::start();
+    make_bucket(&moto, "secret-bucket").await;
+    for output in ["json", "human"] {
+        let run = Probe::new()
+            .moto(&moto)
+            .no_imds()
+            .env_keys()
+            .env(
+                "AWS_SESSION_TOKEN",
+                "vpce-probe-test-session-token-do-not-print",
+            )
+            .args([
+                "-vvv",
+                "check",
+                "--bucket",
+                "secret-bucket",
+                "--region",
+                "us-east-1",
+                "--output",
+                output,
+            ])
+            .run();
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        for secret in [
+            "vpce-probe-test-secret-do-not-print",
+            "vpce-probe-test-session-token-do-not-print",
+        ] {
+            assert!(!run.stdout.contains(secret), "secret in stdout ({output})");
+            assert!(!run.stderr.contains(secret), "secret in stderr ({output})");
+        }
+    }
+}
+
+#[test]
+fn invalid_input_exits_2_with_a_clear_error() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["check", "--bucket", "Bad_Bucket"], "invalid bucket name"),
+        (&["check", "--bucket", "ab"], "3 to 63"),
+        (
+            &["check", "--bucket", "ok-bucket", "--output", "yaml"],
+            "yaml",
+        ),
+        (
+            &["check", "--bucket", "ok-bucket", "--timeout", "soon"],
+            "--timeout",
+        ),
+        (
+            &["check", "--bucket", "ok-bucket", "--timeout", "0"],
+            "out of range",
+        ),
+        (
+            &["check", "--bucket", "ok-bucket", "--region", "moon-1"],
+            "invalid region",
+        ),
+        (
+            &["check", "--bucket", "ok-bucket", "--prefix", ""],
+            "--prefix",
+        ),
+        (
+            &["check", "--bucket", "ok-bucket", "--max-attempts", "0"],
+            "--max-attempts",
+        ),
+        (&["check"], "--bucket"),
+        (&["frobnicate"], "frobnicate"),
+    ];
+    for (args, needle) in cases {
+        let run = Probe::new().no_imds().args(*args).run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}");
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+    let run = Probe::new()
+        .no_imds()
+        .env("VPCE_PROBE_RUN_ID", "../../etc")
+        .args(["check", "--bucket", "ok-bucket", "--region", "us-east-1"])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("vpce-probe: error: VPCE_PROBE_RUN_ID"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let run = Probe::new().args(["--version"]).run();
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("vpce-probe "), "{}", run.stdout);
+    let run = Probe::new().args(["check", "--help"]).run();
+    assert_eq!(run.code, 0);
+    for flag in [
+        "--bucket",
+        "--region",
+        "--profile",
+        "--prefix",
+        "--read-only",
+        "--key",
+        "--output",
+        "--timeout",
+    ] {
+        assert!(run.stdout.contains(flag), "{flag} documented");
+    }
+}
