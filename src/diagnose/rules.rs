@@ -315,7 +315,7 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
             ),
         });
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
