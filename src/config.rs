@@ -25,6 +25,8 @@ pub struct Config {
     pub path_style: bool,
     /// `VPCE_PROBE_RUN_ID`, validated; else generated at run time.
     pub run_id: Option<String>,
+    /// `AWS_CA_BUNDLE`: extra trusted CA certificates (PEM), read and checked at load.
+    pub ca_bundle: Option<Vec<u8>>,
 }
 
 /// A configuration mistake: what is wrong and why.
@@ -77,7 +79,12 @@ impl Config {
             Ok(id) if !id.is_empty() => Some(validate_run_id(&id)?),
             _ => None,
         };
+        let ca_bundle = match std::env::var_os("AWS_CA_BUNDLE") {
+            Some(p) if !p.is_empty() => Some(read_ca_bundle(std::path::Path::new(&p))?),
+            _ => None,
+        };
         Ok(Self {
+            ca_bundle,
             buckets,
             region: a.region,
             profile: a.profile,
@@ -195,6 +202,18 @@ fn validate_key(k: &str) -> Result<(), ConfigError> {
         return err("--key: control characters are not allowed");
     }
     Ok(())
+}
+
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return err(format!(
+            "AWS_CA_BUNDLE {}: no PEM certificate in the file",
+            path.display()
+        ));
+    }
+    Ok(pem)
 }
 
 fn validate_run_id(id: &str) -> Result<String, ConfigError> {

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where in the life of a request something went wrong (after dog's `src/output.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Local configuration (bad endpoint URL, unreadable profile, ...).
@@ -30,7 +30,7 @@ pub enum Phase {
 }
 
 /// A failed step, as data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     /// Where it failed.
     pub phase: Phase,
@@ -64,7 +64,7 @@ impl ErrorInfo {
 }
 
 /// What the transport saw of one SDK operation (filled by [`crate::aws::ResponseRecorder`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseMeta {
     /// HTTP status of the last attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,7 +89,7 @@ pub struct ResponseMeta {
 }
 
 /// How the instance context was learned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContextSource {
     /// From the instance metadata service (IMDSv2).
@@ -99,7 +99,7 @@ pub enum ContextSource {
 }
 
 /// Who this instance is, as IMDSv2 tells it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceContext {
     pub region: Option<String>,
     pub instance_id: Option<String>,
@@ -116,7 +116,7 @@ pub struct InstanceContext {
 }
 
 /// The outcome of asking IMDS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextEvidence {
     pub source: ContextSource,
     /// The IMDS endpoint that was (or would have been) asked.
@@ -130,7 +130,7 @@ pub struct ContextEvidence {
 }
 
 /// Where the region came from, in AWS precedence order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionSource {
     Flag,
@@ -140,23 +140,23 @@ pub enum RegionSource {
 }
 
 /// One credential provider asked, in chain order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderAttempt {
     /// Stable provider name: `environment`, `profile`, `web_identity`, `container`,
     /// `instance_profile`.
-    pub provider: &'static str,
+    pub provider: String,
     /// `found`, `not_configured`, `error` or `skipped`.
-    pub outcome: &'static str,
+    pub outcome: String,
     /// Why (never a secret).
     pub message: String,
     pub duration_ms: u64,
 }
 
 /// The outcome of looking for credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialsEvidence {
     /// The provider that supplied them.
-    pub provider: Option<&'static str>,
+    pub provider: Option<String>,
     /// When they expire (temporary credentials), RFC 3339.
     pub expires_at: Option<String>,
     /// Every provider asked, in order.
@@ -167,7 +167,7 @@ pub struct CredentialsEvidence {
 }
 
 /// The S3 operations the probe performs, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum S3Op {
     HeadBucket,
@@ -201,7 +201,7 @@ impl S3Op {
 }
 
 /// Why an operation was not attempted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum SkipReason {
     /// `--read-only`.
@@ -209,7 +209,7 @@ pub enum SkipReason {
     /// No credentials were found.
     NoCredentials,
     /// An earlier step could not reach S3 at all.
-    Unreachable { after: &'static str },
+    Unreachable { after: String },
     /// The bucket does not exist.
     BucketMissing,
     /// Nothing was written by this run, so nothing to read back or delete.
@@ -232,7 +232,8 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// How one operation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OpOutcome {
     Ok,
     Failed(ErrorInfo),
@@ -240,13 +241,16 @@ pub enum OpOutcome {
 }
 
 /// Everything learned from one S3 operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpEvidence {
     pub op: S3Op,
+    #[serde(default)]
     pub duration: Duration,
     pub outcome: OpOutcome,
+    #[serde(default)]
     pub meta: ResponseMeta,
     /// Operation-specific facts (key, bytes, checksum, key count, ...).
+    #[serde(default)]
     pub detail: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -272,7 +276,7 @@ impl OpEvidence {
 }
 
 /// Everything learned about one bucket.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetEvidence {
     pub bucket: String,
     /// The region the probe's requests were signed for.
@@ -288,11 +292,13 @@ pub struct TargetEvidence {
     pub ops: Vec<OpEvidence>,
 }
 
-/// Everything one run learned.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything one run learned (serializable, so diagnose can be tested from fixture files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     pub run_id: String,
+    #[serde(default = "epoch")]
     pub started_at: SystemTime,
+    #[serde(default)]
     pub duration: Duration,
     pub region: String,
     pub region_source: RegionSource,
@@ -300,5 +306,10 @@ pub struct Evidence {
     pub credentials: CredentialsEvidence,
     pub targets: Vec<TargetEvidence>,
     /// Every DNS answer the probe's resolver gave during the run.
+    #[serde(default)]
     pub dns: Vec<crate::net::DnsAnswer>,
+}
+
+fn epoch() -> SystemTime {
+    SystemTime::UNIX_EPOCH
 }

@@ -103,8 +103,8 @@ pub async fn find(
     for (name, provider, why) in chain {
         let Some(provider) = provider else {
             tried.push(ProviderAttempt {
-                provider: name,
-                outcome: "skipped",
+                provider: name.to_string(),
+                outcome: "skipped".into(),
                 message: why,
                 duration_ms: 0,
             });
@@ -116,8 +116,8 @@ pub async fn find(
         match result {
             Ok(Ok(creds)) => {
                 tried.push(ProviderAttempt {
-                    provider: name,
-                    outcome: "found",
+                    provider: name.to_string(),
+                    outcome: "found".into(),
                     message: "credentials loaded".into(),
                     duration_ms,
                 });
@@ -125,7 +125,7 @@ pub async fn find(
                     .expiry()
                     .and_then(|t| DateTime::from(t).fmt(Format::DateTime).ok());
                 let ev = CredentialsEvidence {
-                    provider: Some(name),
+                    provider: Some(name.to_string()),
                     expires_at,
                     tried,
                     duration: started.elapsed(),
@@ -136,8 +136,8 @@ pub async fn find(
             Ok(Err(CredentialsError::CredentialsNotLoaded(e))) => {
                 let _ = e;
                 tried.push(ProviderAttempt {
-                    provider: name,
-                    outcome: "not_configured",
+                    provider: name.to_string(),
+                    outcome: "not_configured".into(),
                     message: not_loaded_message(name),
                     duration_ms,
                 });
@@ -145,8 +145,8 @@ pub async fn find(
             Ok(Err(e)) => {
                 let message = chain_message(&e);
                 tried.push(ProviderAttempt {
-                    provider: name,
-                    outcome: "error",
+                    provider: name.to_string(),
+                    outcome: "error".into(),
                     message: message.clone(),
                     duration_ms,
                 });
@@ -165,8 +165,8 @@ pub async fn find(
             }
             Err(_) => {
                 tried.push(ProviderAttempt {
-                    provider: name,
-                    outcome: "error",
+                    provider: name.to_string(),
+                    outcome: "error".into(),
                     message: format!("no answer within {} ms", setup.timeout.as_millis()),
                     duration_ms,
                 });
@@ -188,7 +188,7 @@ pub async fn find(
             }
         }
     }
-    let names: Vec<&str> = tried.iter().map(|t| t.provider).collect();
+    let names: Vec<String> = tried.iter().map(|t| t.provider.clone()).collect();
     let ev = CredentialsEvidence {
         provider: None,
         expires_at: None,

@@ -18,7 +18,9 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connection::CaptureSmithyConnection;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -110,18 +112,44 @@ pub fn imds_client(http: SharedHttpClient, timeout: Duration) -> imds::Client {
 #[derive(Debug, Clone, Default)]
 pub struct ResponseRecorder {
     meta: Arc<Mutex<ResponseMeta>>,
+    /// The connection capture of the attempt in flight, so that a run deadline cutting an
+    /// attempt short can still tell "never connected" from "connected, no answer".
+    capture: Arc<Mutex<Option<CaptureSmithyConnection>>>,
 }
 
 impl ResponseRecorder {
-    /// What was recorded so far.
+    /// What was recorded so far (including the peer of an attempt still in flight).
     pub fn meta(&self) -> ResponseMeta {
-        self.meta.lock().expect("recorder poisoned").clone()
+        let mut meta = self.meta.lock().expect("recorder poisoned").clone();
+        if meta.peer.is_none()
+            && let Some(conn) = self
+                .capture
+                .lock()
+                .expect("recorder poisoned")
+                .as_ref()
+                .and_then(|c| c.get())
+        {
+            meta.peer = conn.remote_addr();
+            meta.local = conn.local_addr();
+        }
+        meta
     }
 }
 
 impl Intercept for ResponseRecorder {
     fn name(&self) -> &'static str {
         "vpce-probe::ResponseRecorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        *self.capture.lock().expect("recorder poisoned") =
+            cfg.load::<CaptureSmithyConnection>().cloned();
+        Ok(())
     }
 
     fn read_after_attempt(

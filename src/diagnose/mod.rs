@@ -33,7 +33,8 @@ pub struct Finding {
     /// Stable snake_case code, e.g. `no_credentials`.
     pub code: &'static str,
     pub severity: Severity,
-    /// What to fix: `credentials`, `bucket`, `bucket_policy`, `network`, `dns`, `region`, ...
+    /// What to fix: `credentials`, `imds`, `bucket`, `object`, `policy`, `network`, `dns`,
+    /// `region`, `proxy`, `s3`, `probe`.
     pub component: &'static str,
     pub message: String,
     pub hint: String,
@@ -57,6 +58,8 @@ impl CheckVerdict {
 pub struct TargetDiagnosis {
     pub checks: Vec<CheckVerdict>,
     pub findings: Vec<Finding>,
+    /// Every check of this bucket ran or was skipped on purpose, none failed, no error finding.
+    pub ok: bool,
 }
 
 /// The verdicts of a run.
@@ -81,6 +84,7 @@ impl Diagnosis {
             .chain(self.targets.iter().flat_map(|t| t.findings.iter()));
         checks.into_iter().all(|c| c.status != Status::Fail)
             && findings.into_iter().all(|f| f.severity < Severity::Error)
+            && self.targets.iter().all(|t| t.ok)
     }
 }
 
@@ -119,7 +123,7 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         .targets
         .iter()
         .map(|t| {
-            let checks = t
+            let checks: Vec<CheckVerdict> = t
                 .ops
                 .iter()
                 .map(|op| match &op.outcome {
@@ -127,13 +131,32 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
                     OpOutcome::Skipped(SkipReason::ReadOnly) => {
                         CheckVerdict::new(Status::Skip, None)
                     }
+                    // Not proven is not passed: a check the deadline cut off fails the run.
+                    OpOutcome::Skipped(SkipReason::Deadline) => CheckVerdict::new(
+                        Status::Fail,
+                        Some(
+                            "the run deadline passed before this check could run: raise --timeout"
+                                .into(),
+                        ),
+                    ),
                     OpOutcome::Skipped(r) => CheckVerdict::new(Status::Skip, Some(r.to_string())),
                     OpOutcome::Failed(e) => rules::failed_verdict(ev, t, op, e),
                 })
                 .collect();
+            let findings = rules::target_findings(ev, t);
+            let never_probed = t
+                .ops
+                .iter()
+                .all(|o| matches!(&o.outcome, OpOutcome::Skipped(r) if *r != SkipReason::ReadOnly));
+            let ok = !never_probed
+                && checks
+                    .iter()
+                    .all(|c: &CheckVerdict| c.status != Status::Fail)
+                && findings.iter().all(|f| f.severity < Severity::Error);
             TargetDiagnosis {
                 checks,
-                findings: rules::target_findings(ev, t),
+                findings,
+                ok,
             }
         })
         .collect();
@@ -143,5 +166,228 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         credentials,
         targets,
         findings,
+    }
+}
+
+/// Fixture-driven tests: each file in `tests/fixtures/diagnose/` patches a healthy run's
+/// evidence (JSON merge patch; `ops` patches operations by check name) and states the
+/// expected statuses, finding codes and hint fragments.
+#[cfg(test)]
+mod fixture_tests {
+    use std::time::{Duration, SystemTime};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::evidence::*;
+
+    fn healthy() -> Evidence {
+        let op = |op: S3Op| OpEvidence {
+            op,
+            duration: Duration::from_millis(7),
+            outcome: OpOutcome::Ok,
+            meta: ResponseMeta {
+                http_status: Some(200),
+                request_id: Some("REQ".into()),
+                peer: Some("52.216.0.10:443".parse().unwrap()),
+                attempts: 1,
+                ..Default::default()
+            },
+            detail: serde_json::Map::new(),
+        };
+        Evidence {
+            run_id: "fixture-run".into(),
+            started_at: SystemTime::UNIX_EPOCH,
+            duration: Duration::from_millis(100),
+            region: "us-east-1".into(),
+            region_source: RegionSource::Imds,
+            context: ContextEvidence {
+                source: ContextSource::Imds,
+                endpoint: "http://169.254.169.254".into(),
+                disabled: false,
+                duration: Duration::from_millis(3),
+                instance: Some(InstanceContext {
+                    region: Some("us-east-1".into()),
+                    instance_id: Some("i-0fixture".into()),
+                    iam_role: Some("fixture-role".into()),
+                    vpc_id: Some("vpc-0fixture".into()),
+                    subnet_id: Some("subnet-0fixture".into()),
+                    vpc_cidrs: vec!["10.0.0.0/16".into()],
+                    ..Default::default()
+                }),
+                error: None,
+            },
+            credentials: CredentialsEvidence {
+                provider: Some("instance_profile".into()),
+                expires_at: None,
+                tried: vec![],
+                duration: Duration::from_millis(2),
+                error: None,
+            },
+            targets: vec![TargetEvidence {
+                bucket: "fixture-bucket".into(),
+                region: "us-east-1".into(),
+                bucket_region: Some("us-east-1".into()),
+                prefix: ".vpce-probe/".into(),
+                probe_key: ".vpce-probe/i-0fixture/fixture-run".into(),
+                user_key: None,
+                read_only: false,
+                ops: [
+                    S3Op::HeadBucket,
+                    S3Op::List,
+                    S3Op::Put,
+                    S3Op::Get,
+                    S3Op::Delete,
+                ]
+                .into_iter()
+                .map(op)
+                .collect(),
+            }],
+            dns: vec![],
+        }
+    }
+
+    /// RFC 7386 JSON merge patch.
+    fn merge(target: &mut Value, patch: &Value) {
+        match (target, patch) {
+            (Value::Object(t), Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+            (t, p) => *t = p.clone(),
+        }
+    }
+
+    fn evidence_for(fixture: &Value) -> Evidence {
+        let mut ev = serde_json::to_value(healthy()).unwrap();
+        if let Some(p) = fixture.get("patch") {
+            merge(&mut ev, p);
+        }
+        if let Some(Value::Object(ops)) = fixture.get("ops") {
+            for (name, patch) in ops {
+                let list = ev["targets"][0]["ops"].as_array_mut().unwrap();
+                let op = list
+                    .iter_mut()
+                    .find(|o| {
+                        let op: S3Op = serde_json::from_value(o["op"].clone()).unwrap();
+                        op.check_name() == name
+                    })
+                    .unwrap_or_else(|| panic!("no op {name}"));
+                // outcomes are enums: replace, never merge
+                if let Some(outcome) = patch.get("outcome") {
+                    op["outcome"] = outcome.clone();
+                }
+                let mut rest = patch.clone();
+                rest.as_object_mut().unwrap().remove("outcome");
+                merge(op, &rest);
+            }
+        }
+        serde_json::from_value(ev).expect("fixture evidence deserializes")
+    }
+
+    fn status_name(s: Status) -> String {
+        serde_json::to_value(s)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn fixtures() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/diagnose");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixture dir")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 20, "fixtures missing: {}", files.len());
+        for path in files {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let fixture: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let ev = evidence_for(&fixture);
+            let dx = diagnose(&ev);
+            let expect = &fixture["expect"];
+            assert_eq!(dx.ok(), expect["ok"].as_bool().unwrap(), "{name}: ok");
+            let verdict = |check: &str| -> &CheckVerdict {
+                match check {
+                    "imds" => &dx.imds,
+                    "credentials" => &dx.credentials,
+                    other => {
+                        let t = &ev.targets[0];
+                        let i = t
+                            .ops
+                            .iter()
+                            .position(|o| o.op.check_name() == other)
+                            .unwrap_or_else(|| panic!("{name}: no check {other}"));
+                        &dx.targets[0].checks[i]
+                    }
+                }
+            };
+            if let Some(Value::Object(checks)) = expect.get("checks") {
+                for (check, want) in checks {
+                    assert_eq!(
+                        status_name(verdict(check).status),
+                        want.as_str().unwrap(),
+                        "{name}: status of {check}"
+                    );
+                }
+            }
+            if let Some(Value::Object(hints)) = expect.get("hints") {
+                for (check, want) in hints {
+                    let hint = verdict(check).hint.clone().unwrap_or_default();
+                    assert!(
+                        hint.contains(want.as_str().unwrap()),
+                        "{name}: hint of {check} is {hint:?}, wants {want}"
+                    );
+                }
+            }
+            let findings: Vec<&Finding> = dx
+                .findings
+                .iter()
+                .chain(dx.targets.iter().flat_map(|t| t.findings.iter()))
+                .collect();
+            let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+            let want: Vec<&str> = expect["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(codes, want, "{name}: finding codes");
+            if let Some(Value::Object(fs)) = expect.get("finding") {
+                for (code, want) in fs {
+                    let f = findings.iter().find(|f| f.code == code).unwrap();
+                    let got = json!({
+                        "severity": f.severity, "component": f.component,
+                        "message": f.message, "hint": f.hint,
+                    });
+                    for (k, v) in want.as_object().unwrap() {
+                        let g = got[k].as_str().unwrap();
+                        let w = v.as_str().unwrap();
+                        let matches = if k == "severity" || k == "component" {
+                            g == w
+                        } else {
+                            g.contains(w)
+                        };
+                        assert!(matches, "{name}: finding {code}.{k} is {g:?}, wants {w:?}");
+                    }
+                }
+            }
+            if let Some(t_ok) = expect.get("target_ok") {
+                assert_eq!(
+                    dx.targets[0].ok,
+                    t_ok.as_bool().unwrap(),
+                    "{name}: target ok"
+                );
+            }
+        }
     }
 }

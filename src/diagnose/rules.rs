@@ -1,5 +1,5 @@
 //! One small function per verdict: what a failure means, which component is at fault, and the
-//! hint a user needs. Pure and table-tested.
+//! hint a user needs. Pure; tested from the fixture files in `tests/fixtures/diagnose/`.
 
 use crate::diagnose::{CheckVerdict, Finding, Severity, Status};
 use crate::evidence::{ErrorInfo, Evidence, OpEvidence, OpOutcome, Phase, S3Op, TargetEvidence};
@@ -111,7 +111,7 @@ fn hint(ev: &Evidence, t: &TargetEvidence, op: &OpEvidence, e: &ErrorInfo, f: Fa
         ),
         Fault::CredentialsRejected => format!(
             "S3 rejected the credentials from {} ({}): they are invalid, expired or for another partition; refresh them or attach an IAM role",
-            ev.credentials.provider.unwrap_or("the credential chain"),
+            ev.credentials.provider.as_deref().unwrap_or("the credential chain"),
             e.code
         ),
         Fault::WrongRegion => format!(
@@ -179,10 +179,11 @@ pub fn ok_verdict(ev: &Evidence, t: &TargetEvidence, op: &OpEvidence) -> CheckVe
 /// Findings about one bucket, deduplicated by code, most severe first.
 pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
-    let mut push = |f: Finding| {
-        if !out.iter().any(|o| o.code == f.code) {
-            out.push(f);
-        }
+    // One finding per code; the most severe occurrence wins.
+    let mut push = |f: Finding| match out.iter_mut().find(|o| o.code == f.code) {
+        Some(o) if o.severity < f.severity => *o = f,
+        Some(_) => {}
+        None => out.push(f),
     };
     if let Some(br) = &t.bucket_region
         && *br != ev.region
@@ -300,6 +301,25 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
         .ops
         .iter()
         .any(|o| o.op == S3Op::Delete && o.outcome == OpOutcome::Ok);
+    let version_kept = t.ops.iter().any(|o| {
+        o.op == S3Op::Delete
+            && o.detail.get("version_delete_denied") == Some(&serde_json::Value::Bool(true))
+    });
+    if wrote && deleted && version_kept {
+        push(Finding {
+            code: "probe_version_left_behind",
+            severity: Severity::Warning,
+            component: "probe",
+            message: format!(
+                "s3://{}/{} is hidden behind a delete marker, but its version remains (versioned bucket)",
+                t.bucket, t.probe_key
+            ),
+            hint: format!(
+                "grant s3:DeleteObjectVersion on arn:aws:s3:::{}/{}* so the probe can remove the exact version it wrote",
+                t.bucket, t.prefix
+            ),
+        });
+    }
     if wrote && !deleted {
         push(Finding {
             code: "probe_object_left_behind",
@@ -337,6 +357,11 @@ pub fn not_on_ec2(ev: &Evidence) -> Finding {
     }
     let err = c.error.as_ref();
     let token_refused = err.is_some_and(|e| e.code == "imds_token_failed");
+    let timed_out = err.is_some_and(|e| {
+        e.code == "imds_timeout"
+            || e.message.to_ascii_lowercase().contains("timeout")
+            || e.message.to_ascii_lowercase().contains("timed out")
+    });
     Finding {
         code: "not_on_ec2",
         severity: Severity::Warning,
@@ -346,7 +371,13 @@ pub fn not_on_ec2(ev: &Evidence) -> Finding {
             c.endpoint,
             err.map(|e| e.message.as_str()).unwrap_or("no answer")
         ),
-        hint: if token_refused {
+        hint: if timed_out {
+            format!(
+                "IMDS did not answer in time: not on EC2, IMDS blocked, or a deadline too tight (--imds-timeout, --timeout); running without instance context, region {} from {}",
+                ev.region,
+                region_source(ev)
+            )
+        } else if token_refused {
             "IMDS refused the IMDSv2 token request: in a container, raise the instance's metadata hop limit to 2 (aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 2)".into()
         } else {
             format!(

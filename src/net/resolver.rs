@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
 use hickory_resolver::TokioResolver;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One lookup the resolver performed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsAnswer {
     pub name: String,
     pub addresses: Vec<IpAddr>,

@@ -108,7 +108,8 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
     let resolver = ProbeResolver::from_system(cfg.connect_timeout);
-    let http = net::http_client(resolver.clone());
+    let http = net::http_client(resolver.clone(), cfg.ca_bundle.as_deref())
+        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE: {e}")))?;
 
     // 1. Who am I?
     let imds_disabled = aws::imds_disabled();

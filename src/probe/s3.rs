@@ -95,7 +95,7 @@ fn stop_after(ev: &OpEvidence) -> Option<SkipReason> {
     let e = ev.error()?;
     if e.is_network() {
         return Some(SkipReason::Unreachable {
-            after: ev.op.check_name(),
+            after: ev.op.check_name().to_string(),
         });
     }
     if ev.op == S3Op::HeadBucket && (e.code == "NoSuchBucket" || e.http_status == Some(404)) {
@@ -253,7 +253,10 @@ pub async fn probe_target(
     // delete: only what this run wrote, that exact version.
     let delete = match &written {
         None if spec.read_only => OpEvidence::skipped(S3Op::Delete, SkipReason::ReadOnly),
-        None => OpEvidence::skipped(S3Op::Delete, SkipReason::NothingWritten),
+        None => OpEvidence::skipped(
+            S3Op::Delete,
+            stop.clone().unwrap_or(SkipReason::NothingWritten),
+        ),
         Some(version) => {
             let delete = |version: Option<String>| {
                 run_op(S3Op::Delete, deadline.remaining(), |rec| {

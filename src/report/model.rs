@@ -42,9 +42,11 @@ pub struct ContextReport {
 /// Which credentials were used — never a secret.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CredentialsReport {
-    pub provider: Option<&'static str>,
+    pub provider: Option<String>,
     pub expires_at: Option<String>,
     pub tried: Vec<ProviderAttempt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
 }
 
 /// One bucket.
@@ -107,7 +109,7 @@ fn imds_check(c: &ContextEvidence, v: &CheckVerdict) -> Check {
 
 fn credentials_check(c: &CredentialsEvidence, v: &CheckVerdict) -> Check {
     let mut detail = Map::new();
-    if let Some(p) = c.provider {
+    if let Some(p) = &c.provider {
         detail.insert("provider".into(), json!(p));
     }
     if let Some(e) = &c.expires_at {
@@ -164,11 +166,7 @@ impl Report {
                         }
                     })
                     .collect();
-                let ok = checks.iter().all(|c| c.status != Status::Fail)
-                    && td
-                        .findings
-                        .iter()
-                        .all(|f| f.severity < crate::diagnose::Severity::Error);
+                let ok = td.ok;
                 TargetReport {
                     bucket: t.bucket.clone(),
                     region: t.region.clone(),
@@ -206,9 +204,10 @@ impl Report {
                 error: ev.context.error.clone(),
             },
             credentials: CredentialsReport {
-                provider: ev.credentials.provider,
+                provider: ev.credentials.provider.clone(),
                 expires_at: ev.credentials.expires_at.clone(),
                 tried: ev.credentials.tried.clone(),
+                error: ev.credentials.error.clone(),
             },
             checks: vec![
                 imds_check(&ev.context, &dx.imds),

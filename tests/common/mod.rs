@@ -162,9 +162,11 @@ fn strip_ansi(s: &str) -> String {
 }
 
 pub fn s3_admin(url: &str, region: &str) -> aws_sdk_s3::Client {
-    let http = vpce_probe::net::http_client(vpce_probe::net::ProbeResolver::from_system(
-        Duration::from_secs(2),
-    ));
+    let http = vpce_probe::net::http_client(
+        vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
+        None,
+    )
+    .expect("http client");
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
