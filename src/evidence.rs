@@ -214,8 +214,6 @@ pub enum SkipReason {
     BucketMissing,
     /// Nothing was written by this run, so nothing to read back or delete.
     NothingWritten,
-    /// The run's deadline had passed.
-    Deadline,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -226,7 +224,6 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Unreachable { after } => write!(f, "S3 unreachable (see {after})"),
             SkipReason::BucketMissing => f.write_str("the bucket does not exist"),
             SkipReason::NothingWritten => f.write_str("this run wrote no object"),
-            SkipReason::Deadline => f.write_str("run deadline reached"),
         }
     }
 }

@@ -12,3 +12,5 @@ pub mod evidence;
 pub mod net;
 pub mod probe;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod testutil;

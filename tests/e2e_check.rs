@@ -627,7 +627,10 @@ fn silent_endpoint_ends_in_a_timeout_within_the_deadline() {
     // it did connect: the phase and the hint say so, and name the peer
     assert_eq!(head["error"]["phase"], "request", "{head}");
     assert_eq!(head["detail"]["peer"], format!("127.0.0.1:{port}"));
-    assert!(head["hint"].as_str().unwrap().contains("connected to"), "{head}");
+    assert!(
+        head["hint"].as_str().unwrap().contains("connected to"),
+        "{head}"
+    );
     assert_eq!(check(&r, 0, "s3_list")["detail"]["reason"], "unreachable");
     assert!(finding_codes(&r).contains(&"s3_unreachable".to_string()));
     drop(hold);

@@ -22,6 +22,8 @@ pub enum Fault {
     /// The conditional put found an object at the probe key (left untouched).
     KeyExists,
     ContentMismatch,
+    /// The run deadline passed before the operation started.
+    Deadline,
     Other,
 }
 
@@ -51,6 +53,7 @@ pub fn fault(e: &ErrorInfo) -> Fault {
         | "IllegalLocationConstraintException" => Fault::WrongRegion,
         "AccessDenied" | "Forbidden" | "AllAccessDisabled" => Fault::AccessDenied,
         "timeout" => Fault::Timeout,
+        "deadline" => Fault::Deadline,
         _ => match e.http_status {
             Some(301) | Some(307) => Fault::WrongRegion,
             Some(403) => Fault::AccessDenied,
@@ -152,6 +155,10 @@ fn hint(ev: &Evidence, t: &TargetEvidence, op: &OpEvidence, e: &ErrorInfo, f: Fa
             t.probe_key
         ),
         Fault::ContentMismatch => "the object read back differs from what was written: something between the instance and S3 altered it (proxy, cache)".to_string(),
+        Fault::Deadline => format!(
+            "the run deadline passed before {} could start: raise --timeout (earlier steps used the time)",
+            op.op.check_name()
+        ),
         Fault::Other => format!("{}: {}", e.code, e.message),
     }
 }
@@ -276,6 +283,12 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
                 Severity::Error,
                 "network",
                 e.message.clone(),
+            ),
+            Fault::Deadline => (
+                "run_deadline_exceeded",
+                Severity::Error,
+                "probe",
+                format!("{} did not run before the deadline", op.op.check_name()),
             ),
             Fault::Other => (
                 "s3_error",

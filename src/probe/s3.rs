@@ -49,7 +49,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let Some(budget) = budget else {
-        return (OpEvidence::skipped(op, SkipReason::Deadline), None);
+        // Not proven is not passed: an operation the deadline cut off fails.
+        let mut ev = OpEvidence::skipped(op, SkipReason::NothingWritten);
+        ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+            Phase::Request,
+            "deadline",
+            "the run deadline passed before this operation could start",
+        ));
+        return (ev, None);
     };
     let recorder = ResponseRecorder::default();
     let started = Instant::now();

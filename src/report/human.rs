@@ -276,3 +276,77 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
         counts[Status::Skip as usize]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::diagnose;
+    use crate::evidence::{ErrorInfo, OpOutcome, Phase};
+    use crate::testutil::healthy_evidence;
+
+    fn render_to_string(ev: &crate::evidence::Evidence, color: bool) -> String {
+        let report = Report::build(ev, &diagnose(ev));
+        let mut buf = Vec::new();
+        render(&report, &mut buf, Style { color }).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn healthy_run_is_one_aligned_line_per_check() {
+        let out = render_to_string(&healthy_evidence(), false);
+        assert!(!out.contains('\x1b'), "no escapes without colour");
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| {
+                l.starts_with("  imds") || l.starts_with("  credentials") || l.starts_with("  s3_")
+            })
+            .collect();
+        assert_eq!(rows.len(), 7, "{out}");
+        // status column aligned
+        let col: Vec<usize> = rows.iter().map(|r| r.find("pass").unwrap()).collect();
+        assert!(col.windows(2).all(|w| w[0] == w[1]), "{out}");
+        assert!(out.contains("instance  i-0fixture"), "{out}");
+        assert!(out.contains("peer 52.216.0.10:443"), "{out}");
+        assert!(
+            out.ends_with("result: OK — 7 checks: 7 pass, 0 warn, 0 fail, 0 skip\n"),
+            "{out}"
+        );
+        assert!(!out.contains("findings"), "{out}");
+    }
+
+    #[test]
+    fn failures_show_hint_request_id_and_findings() {
+        let mut ev = healthy_evidence();
+        ev.targets[0].ops[2].outcome = OpOutcome::Failed(ErrorInfo {
+            phase: Phase::Response,
+            code: "AccessDenied".into(),
+            message: "Access Denied".into(),
+            http_status: Some(403),
+        });
+        ev.targets[0].ops[2].meta.http_status = Some(403);
+        let out = render_to_string(&ev, false);
+        let put = out.lines().position(|l| l.starts_with("  s3_put")).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[put].contains("FAIL"), "{out}");
+        assert!(lines[put].contains("AccessDenied in response"), "{out}");
+        assert!(
+            lines[put + 1]
+                .trim_start()
+                .starts_with("↳ S3 denied s3:PutObject"),
+            "{out}"
+        );
+        assert!(lines[put + 2].contains("request id REQ"), "{out}");
+        assert!(
+            out.contains("error   access_denied_unattributed [policy]"),
+            "{out}"
+        );
+        assert!(out.contains("result: FAIL"), "{out}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let out = render_to_string(&healthy_evidence(), true);
+        assert!(out.contains("\x1b[32mpass\x1b[0m"), "{out}");
+        assert!(out.contains("\x1b[32;1mOK\x1b[0m"), "{out}");
+    }
+}

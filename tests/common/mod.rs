@@ -243,14 +243,48 @@ pub struct Run {
 }
 
 impl Run {
+    /// The JSON report on stdout, validated against `docs/report.schema.json`.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let v = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        validate_report(&self.stdout);
+        v
     }
+}
+
+/// Validate a JSON report against the documented schema (jsonschema, in the test venv).
+pub fn validate_report(report: &str) {
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        v = jsonschema.Draft202012Validator(schema)\n\
+        errs = sorted(v.iter_errors(json.load(sys.stdin)), key=lambda e: list(map(str, e.path)))\n\
+        [print('/'.join(map(str, e.path)), ':', e.message) for e in errs]\n\
+        sys.exit(1 if errs else 0)\n";
+    let mut child = Command::new(venv_bin("python"))
+        .args(["-c", script])
+        .arg(repo().join("docs/report.schema.json"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the schema validator");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(report.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the report does not match docs/report.schema.json:\n{}{}\nreport:\n{report}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `report.targets[t].checks[name=...]`.
