@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
+JSONSCHEMA_VERSION="4.26.0"
 VENV="${VPCE_PROBE_VENV:-.venv}"
 
 need_apt=()
@@ -22,8 +23,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null; then
+if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION' and m.version('jsonschema') == '$JSONSCHEMA_VERSION'" 2>/dev/null; then
   echo "setup: creating $VENV with moto[server]==$MOTO_VERSION" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
 fi

@@ -325,7 +325,33 @@ pub struct Probe {
 impl Probe {
     pub fn new() -> Self {
         let home = tempfile::tempdir().expect("tempdir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpce-probe"));
+        let cmd = Command::new(env!("CARGO_BIN_EXE_vpce-probe"));
+        Self::with_command(cmd, home)
+    }
+
+    /// Run the binary in a private mount namespace where `/etc/resolv.conf` and
+    /// `/etc/nsswitch.conf` are replaced: proves which resolver the binary really uses.
+    /// Needs root (`unshare -m`), as the test command runs.
+    pub fn with_etc(resolv_conf: &str, nsswitch_conf: &str) -> Self {
+        let home = tempfile::tempdir().expect("tempdir");
+        let resolv = home.path().join("resolv.conf");
+        let nss = home.path().join("nsswitch.conf");
+        std::fs::write(&resolv, resolv_conf).unwrap();
+        std::fs::write(&nss, nsswitch_conf).unwrap();
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1\" /etc/resolv.conf && mount --bind \"$2\" /etc/nsswitch.conf \
+                 && shift 2 && exec \"$@\"",
+            )
+            .arg("sh")
+            .arg(&resolv)
+            .arg(&nss)
+            .arg(env!("CARGO_BIN_EXE_vpce-probe"));
+        Self::with_command(cmd, home)
+    }
+
+    fn with_command(mut cmd: Command, home: TempDir) -> Self {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home.path())
@@ -418,4 +444,66 @@ impl Probe {
 /// An IMDS instance description with an IAM role (credentials come from IMDS).
 pub fn instance_with_role() -> Value {
     serde_json::json!({"role": "vpce-probe-test-role"})
+}
+
+/// A dnsmasq of its own on `127.0.0.<n>:53`, answering `records` (`name` → `ip`, or `None` for
+/// NXDOMAIN). Needs root (port 53), as the test command runs; fails loudly otherwise.
+pub struct Dnsmasq {
+    child: Child,
+    pub ip: String,
+}
+
+impl Dnsmasq {
+    pub fn start(records: &[(&str, Option<&str>)]) -> Self {
+        let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("dnsmasq not installed: run scripts/setup.sh (make test does)");
+        for _ in 0..5 {
+            let ip = format!("127.0.{}.{}", fastrand::u8(1..250), fastrand::u8(2..250));
+            let mut cmd = Command::new(bin);
+            cmd.args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--pid-file",
+                "--no-hosts",
+                "--no-resolv",
+                "--bind-interfaces",
+                "--port=53",
+                "--local-ttl=5",
+            ])
+            .arg(format!("--listen-address={ip}"));
+            for (name, addr) in records {
+                cmd.arg(format!("--address=/{name}/{}", addr.unwrap_or("")));
+            }
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn dnsmasq");
+            std::thread::sleep(Duration::from_millis(300));
+            match child.try_wait() {
+                Ok(None) => return Dnsmasq { child, ip },
+                _ => {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    assert!(
+                        !err.contains("Permission denied"),
+                        "dnsmasq needs root to bind port 53: {err}"
+                    );
+                }
+            }
+        }
+        panic!("dnsmasq did not start");
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
