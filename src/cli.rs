@@ -107,6 +107,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub max_attempts: u32,
 
+    /// Resolve names with this DNS server (IP or IP:PORT) instead of /etc/resolv.conf's.
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns_server: Option<String>,
+
     /// Use path-style S3 addressing (https://s3.REGION.amazonaws.com/BUCKET).
     #[arg(long)]
     pub path_style: bool,

@@ -25,6 +25,8 @@ pub struct Config {
     pub path_style: bool,
     /// `VPCE_PROBE_RUN_ID`, validated; else generated at run time.
     pub run_id: Option<String>,
+    /// `--dns-server`: ask this server instead of `/etc/resolv.conf`'s.
+    pub dns_server: Option<std::net::SocketAddr>,
     /// `AWS_CA_BUNDLE`: extra trusted CA certificates (PEM), read and checked at load.
     pub ca_bundle: Option<Vec<u8>>,
 }
@@ -83,7 +85,12 @@ impl Config {
             Some(p) if !p.is_empty() => Some(read_ca_bundle(std::path::Path::new(&p))?),
             _ => None,
         };
+        let dns_server = match &a.dns_server {
+            Some(s) => Some(parse_dns_server(s)?),
+            None => None,
+        };
         Ok(Self {
+            dns_server,
             ca_bundle,
             buckets,
             region: a.region,
@@ -204,13 +211,42 @@ fn validate_key(k: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `IP`, `IP:PORT`, `[IPv6]:PORT`; port 53 by default.
+pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    use std::net::{IpAddr, SocketAddr};
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    if let Ok(ip) = s.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    err(format!(
+        "--dns-server '{s}': expected IP or IP:PORT (e.g. 10.0.0.2 or 127.0.0.1:5353)"
+    ))
+}
+
 fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?;
-    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let shown = path.display();
+    let pem =
+        std::fs::read(path).map_err(|e| ConfigError(format!("AWS_CA_BUNDLE {shown}: {e}")))?;
+    // Check it exactly as the TLS stack will load it, so a bad bundle is a clear error here
+    // rather than a failure deep inside the HTTP client.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| {
+            ConfigError(format!(
+                "AWS_CA_BUNDLE {shown}: not a valid PEM certificate: {e:?}"
+            ))
+        })?;
+        roots.add(cert).map_err(|e| {
+            ConfigError(format!("AWS_CA_BUNDLE {shown}: unusable certificate: {e}"))
+        })?;
+    }
+    if roots.is_empty() {
         return err(format!(
-            "AWS_CA_BUNDLE {}: no PEM certificate in the file",
-            path.display()
+            "AWS_CA_BUNDLE {shown}: no PEM certificate in the file"
         ));
     }
     Ok(pem)
@@ -293,6 +329,27 @@ mod tests {
         assert!(parse_secs("--timeout", "0", 0.1, 10.0).is_err());
         assert!(parse_secs("--timeout", "abc", 0.1, 10.0).is_err());
         assert!(parse_secs("--timeout", "NaN", 0.1, 10.0).is_err());
+    }
+
+    #[test]
+    fn dns_servers() {
+        assert_eq!(
+            parse_dns_server("10.0.0.2").unwrap().to_string(),
+            "10.0.0.2:53"
+        );
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5353").unwrap().to_string(),
+            "127.0.0.1:5353"
+        );
+        assert_eq!(
+            parse_dns_server("[::1]:53").unwrap().to_string(),
+            "[::1]:53"
+        );
+        assert_eq!(
+            parse_dns_server("fd00::2").unwrap().to_string(),
+            "[fd00::2]:53"
+        );
+        assert!(parse_dns_server("dns.example").is_err());
     }
 
     #[test]

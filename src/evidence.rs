@@ -287,6 +287,10 @@ pub struct TargetEvidence {
     pub user_key: Option<String>,
     pub read_only: bool,
     pub ops: Vec<OpEvidence>,
+    #[serde(default)]
+    pub dns: Option<DnsEvidence>,
+    #[serde(default)]
+    pub bucket_policy: Option<BucketPolicyEvidence>,
 }
 
 /// Everything one run learned (serializable, so diagnose can be tested from fixture files).
@@ -302,6 +306,9 @@ pub struct Evidence {
     pub context: ContextEvidence,
     pub credentials: CredentialsEvidence,
     pub targets: Vec<TargetEvidence>,
+    /// What the EC2 API says about the network; `None` off EC2.
+    #[serde(default)]
+    pub network: Option<NetworkEvidence>,
     /// Every DNS answer the probe's resolver gave during the run.
     #[serde(default)]
     pub dns: Vec<crate::net::DnsAnswer>,
@@ -309,4 +316,103 @@ pub struct Evidence {
 
 fn epoch() -> SystemTime {
     SystemTime::UNIX_EPOCH
+}
+
+/// One route, as the EC2 API described it (raw: `diagnose::path` interprets it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteEvidence {
+    /// A CIDR (IPv4 or IPv6) or a prefix-list id.
+    pub destination: String,
+    /// `local`, `vpce-…`, `igw-…`, `nat-…`, `eni-…`, ...
+    pub target: String,
+    /// `active` or `blackhole`.
+    pub state: String,
+}
+
+/// The route table that governs the instance's subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTableEvidence {
+    pub id: String,
+    /// True when the subnet has no explicit association and uses the VPC's main table.
+    pub main: bool,
+    pub routes: Vec<RouteEvidence>,
+}
+
+/// Where the S3 prefix list came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixListSource {
+    /// `DescribeManagedPrefixLists` + `GetManagedPrefixListEntries`.
+    Ec2,
+    /// AWS's published ip-ranges (service S3, the region): may differ from the prefix list.
+    IpRanges,
+    /// The last good list this host saw (see `age_seconds`).
+    Cache,
+    /// None could be had.
+    None,
+}
+
+/// The region's S3 managed prefix list (`com.amazonaws.<region>.s3`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixListEvidence {
+    pub source: PrefixListSource,
+    pub id: Option<String>,
+    pub name: String,
+    pub cidrs: Vec<String>,
+    /// Age of the cached copy, when `source` is `cache`.
+    pub age_seconds: Option<u64>,
+    /// Why the EC2 API (and any fallback) could not be used.
+    pub errors: Vec<ErrorInfo>,
+}
+
+/// A VPC endpoint for S3 in the instance's VPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointEvidence {
+    pub id: String,
+    /// `Gateway` or `Interface`.
+    pub endpoint_type: String,
+    pub service_name: String,
+    /// As the API says it (`available`, ...), lower-cased.
+    pub state: String,
+    pub policy: Option<String>,
+    pub route_table_ids: Vec<String>,
+    pub private_dns_enabled: Option<bool>,
+}
+
+/// What the EC2 API says about the instance's network (run-wide).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkEvidence {
+    pub prefix_list: PrefixListEvidence,
+    pub route_table: Option<RouteTableEvidence>,
+    pub route_table_error: Option<ErrorInfo>,
+    /// CIDRs of every other prefix list the route table refers to.
+    #[serde(default)]
+    pub other_prefix_lists: std::collections::BTreeMap<String, Vec<String>>,
+    pub endpoints: Vec<EndpointEvidence>,
+    pub endpoints_error: Option<ErrorInfo>,
+    #[serde(default)]
+    pub duration: Duration,
+}
+
+/// The bucket policy, if it could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketPolicyEvidence {
+    /// The policy document; `None` with no error means the bucket has no policy.
+    pub policy: Option<String>,
+    /// A denial or failure reading it (itself evidence, never fatal).
+    pub error: Option<ErrorInfo>,
+    #[serde(default)]
+    pub duration: Duration,
+}
+
+/// DNS for one bucket: the names the S3 client uses, A and AAAA, with TTLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsEvidence {
+    pub servers: Vec<String>,
+    /// The names the S3 client will connect to (regional and virtual-hosted, or the host of
+    /// an endpoint override). Empty when the endpoint is an IP address.
+    pub names: Vec<String>,
+    pub lookups: Vec<crate::net::resolver::TypedLookup>,
+    #[serde(default)]
+    pub duration: Duration,
 }

@@ -66,7 +66,10 @@ pub fn healthy_evidence() -> Evidence {
             .into_iter()
             .map(op)
             .collect(),
+            dns: None,
+            bucket_policy: None,
         }],
+        network: None,
         dns: vec![],
     }
 }

@@ -1,6 +1,9 @@
 //! The collectors, in order: instance context (IMDSv2), region, credentials, then the S3 probes
 //! of every bucket (concurrently). Only this layer does I/O; it returns [`Evidence`].
 
+pub mod dns;
+pub mod network;
+pub mod prefix_list;
 pub mod s3;
 
 use std::time::{Duration, Instant, SystemTime};
@@ -107,7 +110,7 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
-    let resolver = ProbeResolver::from_system(cfg.connect_timeout);
+    let resolver = ProbeResolver::new(cfg.dns_server, cfg.connect_timeout);
     let http = net::http_client(resolver.clone(), cfg.ca_bundle.as_deref())
         .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE: {e}")))?;
 
@@ -174,6 +177,24 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
     };
     let have_creds = provider.is_some();
     let sdk = aws::sdk_config(http, &settings, provider).await;
+
+    // 5. The network as the EC2 API describes it, concurrently with the S3 probes.
+    let vpc_subnet = context
+        .instance
+        .as_ref()
+        .and_then(|i| Some((i.vpc_id.clone()?, i.subnet_id.clone()?)));
+    let network_task = match (have_creds, vpc_subnet) {
+        (true, Some((vpc, subnet))) => {
+            let sdk = sdk.clone();
+            let region = region.clone();
+            let cache = prefix_list::Cache::from_env();
+            Some(tokio::spawn(async move {
+                network::collect(&sdk, &region, &vpc, &subnet, deadline, &cache).await
+            }))
+        }
+        _ => None,
+    };
+
     let mut tasks = tokio::task::JoinSet::new();
     for (i, bucket) in cfg.buckets.iter().enumerate() {
         let probe_key = format!("{}{host}/{id}", cfg.prefix);
@@ -188,9 +209,10 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         };
         let sdk = sdk.clone();
         let path_style = cfg.path_style;
+        let resolver = resolver.clone();
         tasks.spawn(async move {
             let ev = if have_creds {
-                s3::probe_target(&sdk, path_style, spec, deadline).await
+                s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
             } else {
                 s3::skipped_target(spec, crate::evidence::SkipReason::NoCredentials)
             };
@@ -205,7 +227,13 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         }
     }
 
+    let network = match network_task {
+        Some(t) => t.await.ok(),
+        None => None,
+    };
+
     Ok(Evidence {
+        network,
         run_id: id,
         started_at,
         duration: t0.elapsed(),

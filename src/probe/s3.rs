@@ -20,7 +20,11 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::deadline::Deadline;
-use crate::evidence::{ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence};
+use crate::evidence::{
+    BucketPolicyEvidence, ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence,
+};
+use crate::net::ProbeResolver;
+use crate::probe::dns;
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
 pub const USER_KEY_RANGE_BYTES: u64 = 1024;
@@ -117,9 +121,27 @@ pub async fn probe_target(
     path_style: bool,
     spec: TargetSpec,
     deadline: Deadline,
+    resolver: &ProbeResolver,
 ) -> TargetEvidence {
     // Keep time back so an object we wrote can always be deleted.
     let reserve = Duration::from_millis(1500);
+
+    // dns: the names this client will connect to, A and AAAA, before any request.
+    let names = dns::s3_names(
+        &spec.bucket,
+        &spec.region,
+        path_style,
+        dns::s3_endpoint_override().as_deref(),
+    );
+    let dns_budget = deadline.remaining().unwrap_or(Duration::from_millis(1));
+    let dns_ev = tokio::time::timeout(dns_budget, dns::check(resolver, names.clone()))
+        .await
+        .unwrap_or_else(|_| crate::evidence::DnsEvidence {
+            servers: resolver.servers(),
+            names,
+            lookups: vec![],
+            duration: dns_budget,
+        });
     let mut ops: Vec<OpEvidence> = Vec::with_capacity(5);
     let mut region = spec.region.clone();
     let mut client = s3_client(sdk, &region, path_style);
@@ -297,6 +319,12 @@ pub async fn probe_target(
     };
     ops.push(delete);
 
+    // The bucket policy, when readable (a denial is evidence, not a failure).
+    let bucket_policy = match ops[0].error() {
+        Some(e) if e.is_network() || e.http_status == Some(404) => None,
+        _ => Some(get_bucket_policy(&client, &spec.bucket, &deadline).await),
+    };
+
     TargetEvidence {
         bucket: spec.bucket,
         region,
@@ -306,6 +334,40 @@ pub async fn probe_target(
         user_key: spec.user_key,
         read_only: spec.read_only,
         ops,
+        dns: Some(dns_ev),
+        bucket_policy,
+    }
+}
+
+/// GetBucketPolicy: `NoSuchBucketPolicy` means "no policy"; anything else is reported.
+async fn get_bucket_policy(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    deadline: &Deadline,
+) -> BucketPolicyEvidence {
+    let (ev, out) = run_op(
+        S3Op::HeadBucket,
+        deadline.cap(Duration::from_secs(3)),
+        |rec| {
+            client
+                .get_bucket_policy()
+                .bucket(bucket)
+                .customize()
+                .interceptor(rec)
+                .send()
+        },
+    )
+    .await;
+    let (policy, error) = match (out, ev.error()) {
+        (Some(o), _) => (o.policy().map(str::to_string), None),
+        (None, Some(e)) if e.code == "NoSuchBucketPolicy" => (None, None),
+        (None, Some(e)) => (None, Some(e.clone())),
+        (None, None) => (None, None),
+    };
+    BucketPolicyEvidence {
+        policy,
+        error,
+        duration: ev.duration,
     }
 }
 
@@ -452,6 +514,8 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         user_key: spec.user_key,
         read_only: spec.read_only,
         ops,
+        dns: None,
+        bucket_policy: None,
     }
 }
 
