@@ -52,6 +52,25 @@ pub enum OutputFormat {
     Json,
 }
 
+/// A path verdict to expect (`--expect-path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ExpectPath {
+    GatewayEndpoint,
+    InterfaceEndpoint,
+    InternetGateway,
+    NatGateway,
+    Other,
+    NoRoute,
+}
+
+/// An access outcome to expect (`--expect-access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectAccess {
+    Allow,
+    Deny,
+}
+
 /// When to colour the human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -114,6 +133,15 @@ pub struct CheckArgs {
     /// Use path-style S3 addressing (https://s3.REGION.amazonaws.com/BUCKET).
     #[arg(long)]
     pub path_style: bool,
+
+    /// Fail the run (exit 1) unless every bucket's path verdict is this one.
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub expect_path: Option<ExpectPath>,
+
+    /// Fail the run unless the probe's S3 requests are allowed (allow) or denied (deny).
+    /// With `deny` met, the denials themselves pass.
+    #[arg(long, value_enum, value_name = "ACCESS")]
+    pub expect_access: Option<ExpectAccess>,
 
     /// Colour in the human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

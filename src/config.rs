@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
+use crate::cli::{CheckArgs, ColorChoice, ExpectAccess, ExpectPath, OutputFormat};
+use crate::diagnose::path::Verdict;
+use crate::diagnose::{Access, Expectations};
 
 /// A validated run configuration.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct Config {
     pub path_style: bool,
     /// `VPCE_PROBE_RUN_ID`, validated; else generated at run time.
     pub run_id: Option<String>,
+    /// `--expect-path`, `--expect-access`.
+    pub expect: Expectations,
     /// `--dns-server`: ask this server instead of `/etc/resolv.conf`'s.
     pub dns_server: Option<std::net::SocketAddr>,
     /// `AWS_CA_BUNDLE`: extra trusted CA certificates (PEM), read and checked at load.
@@ -89,7 +93,22 @@ impl Config {
             Some(s) => Some(parse_dns_server(s)?),
             None => None,
         };
+        let expect = Expectations {
+            path: a.expect_path.map(|p| match p {
+                ExpectPath::GatewayEndpoint => Verdict::GatewayEndpoint,
+                ExpectPath::InterfaceEndpoint => Verdict::InterfaceEndpoint,
+                ExpectPath::InternetGateway => Verdict::InternetGateway,
+                ExpectPath::NatGateway => Verdict::NatGateway,
+                ExpectPath::Other => Verdict::Other,
+                ExpectPath::NoRoute => Verdict::NoRoute,
+            }),
+            access: a.expect_access.map(|x| match x {
+                ExpectAccess::Allow => Access::Allow,
+                ExpectAccess::Deny => Access::Deny,
+            }),
+        };
         Ok(Self {
+            expect,
             dns_server,
             ca_bundle,
             buckets,

@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::evidence::*;
+use crate::net::resolver::{DnsRecord, TypedLookup};
 
 /// One instance with a role, one bucket, five passing operations.
 pub fn healthy_evidence() -> Evidence {
@@ -66,10 +67,97 @@ pub fn healthy_evidence() -> Evidence {
             .into_iter()
             .map(op)
             .collect(),
-            dns: None,
-            bucket_policy: None,
+            dns: Some(DnsEvidence {
+                servers: vec!["10.0.0.2:53".into()],
+                names: vec![
+                    "fixture-bucket.s3.us-east-1.amazonaws.com".into(),
+                    "s3.us-east-1.amazonaws.com".into(),
+                ],
+                lookups: [
+                    "fixture-bucket.s3.us-east-1.amazonaws.com",
+                    "s3.us-east-1.amazonaws.com",
+                ]
+                .into_iter()
+                .flat_map(|name| {
+                    [
+                        TypedLookup {
+                            name: name.into(),
+                            record_type: "A".into(),
+                            records: vec![DnsRecord {
+                                address: "52.216.0.10".parse().unwrap(),
+                                ttl: 5,
+                            }],
+                            duration_ms: 1,
+                            error: None,
+                            message: None,
+                        },
+                        TypedLookup {
+                            name: name.into(),
+                            record_type: "AAAA".into(),
+                            records: vec![],
+                            duration_ms: 1,
+                            error: Some("no_records".into()),
+                            message: None,
+                        },
+                    ]
+                })
+                .collect(),
+                duration: Duration::from_millis(2),
+            }),
+            bucket_policy: Some(BucketPolicyEvidence {
+                policy: None,
+                error: None,
+                duration: Duration::from_millis(3),
+            }),
         }],
-        network: None,
+        network: Some(NetworkEvidence {
+            prefix_list: PrefixListEvidence {
+                source: PrefixListSource::Ec2,
+                id: Some("pl-63a5400a".into()),
+                name: "com.amazonaws.us-east-1.s3".into(),
+                cidrs: vec![
+                    "52.216.0.0/15".into(),
+                    "3.5.0.0/19".into(),
+                    "54.231.0.0/16".into(),
+                ],
+                age_seconds: None,
+                errors: vec![],
+            },
+            route_table: Some(RouteTableEvidence {
+                id: "rtb-0fixture".into(),
+                main: false,
+                routes: vec![
+                    RouteEvidence {
+                        destination: "10.0.0.0/16".into(),
+                        target: "local".into(),
+                        state: "active".into(),
+                    },
+                    RouteEvidence {
+                        destination: "pl-63a5400a".into(),
+                        target: "vpce-0fixture".into(),
+                        state: "active".into(),
+                    },
+                    RouteEvidence {
+                        destination: "0.0.0.0/0".into(),
+                        target: "nat-0fixture".into(),
+                        state: "active".into(),
+                    },
+                ],
+            }),
+            route_table_error: None,
+            other_prefix_lists: Default::default(),
+            endpoints: vec![EndpointEvidence {
+                id: "vpce-0fixture".into(),
+                endpoint_type: "Gateway".into(),
+                service_name: "com.amazonaws.us-east-1.s3".into(),
+                state: "available".into(),
+                policy: None,
+                route_table_ids: vec!["rtb-0fixture".into()],
+                private_dns_enabled: None,
+            }],
+            endpoints_error: None,
+            duration: Duration::from_millis(20),
+        }),
         dns: vec![],
     }
 }

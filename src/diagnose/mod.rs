@@ -2,7 +2,12 @@
 //! did not pass, a hint; every problem becomes a [`Finding`] with a stable code that scripts can
 //! match and a `component` naming what to fix.
 
+pub mod analysis;
+pub mod path;
+pub mod policy;
 pub mod rules;
+
+pub use analysis::{Access, Expectations};
 
 use serde::Serialize;
 
@@ -54,19 +59,23 @@ impl CheckVerdict {
 }
 
 /// Verdicts for one bucket: one per operation, in evidence order, and its findings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TargetDiagnosis {
+    /// One per S3 operation, in evidence order.
     pub checks: Vec<CheckVerdict>,
+    /// The path analysis: verdict, and the dns/route/policy checks.
+    pub analysis: analysis::TargetAnalysis,
     pub findings: Vec<Finding>,
     /// Every check of this bucket ran or was skipped on purpose, none failed, no error finding.
     pub ok: bool,
 }
 
 /// The verdicts of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Diagnosis {
     pub imds: CheckVerdict,
     pub credentials: CheckVerdict,
+    pub prefix_list: CheckVerdict,
     pub targets: Vec<TargetDiagnosis>,
     /// Findings about the run as a whole (context, credentials).
     pub findings: Vec<Finding>,
@@ -75,7 +84,7 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// True when no check failed and no finding is an error.
     pub fn ok(&self) -> bool {
-        let checks = [&self.imds, &self.credentials]
+        let checks = [&self.imds, &self.credentials, &self.prefix_list]
             .into_iter()
             .chain(self.targets.iter().flat_map(|t| t.checks.iter()));
         let findings = self
@@ -88,8 +97,8 @@ impl Diagnosis {
     }
 }
 
-/// Turn the evidence of a run into verdicts.
-pub fn diagnose(ev: &Evidence) -> Diagnosis {
+/// Turn the evidence of a run into verdicts, judged against the user's expectations.
+pub fn diagnose(ev: &Evidence, expect: &Expectations) -> Diagnosis {
     let mut findings = Vec::new();
 
     let imds = match (&ev.context.source, ev.context.disabled) {
@@ -119,10 +128,26 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
         }
     };
 
+    let prefix_list = analysis::prefix_list_verdict(ev, &mut findings);
+
     let targets = ev
         .targets
         .iter()
         .map(|t| {
+            let mut a = analysis::analyse(ev, t, expect);
+            let denied_as_expected =
+                expect.access == Some(Access::Deny) && a.access == Some(Access::Deny);
+            if denied_as_expected {
+                for c in [&mut a.endpoint_policy, &mut a.bucket_policy] {
+                    if c.status == Status::Fail {
+                        c.status = Status::Pass;
+                        c.hint = c
+                            .hint
+                            .take()
+                            .map(|h| format!("as expected (--expect-access deny): {h}"));
+                    }
+                }
+            }
             let checks: Vec<CheckVerdict> = t
                 .ops
                 .iter()
@@ -132,23 +157,53 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
                         CheckVerdict::new(Status::Skip, None)
                     }
                     OpOutcome::Skipped(r) => CheckVerdict::new(Status::Skip, Some(r.to_string())),
-                    OpOutcome::Failed(e) => rules::failed_verdict(ev, t, op, e),
+                    OpOutcome::Failed(e) => {
+                        let v = rules::failed_verdict(ev, t, op, e, &a);
+                        if denied_as_expected && a.denials.contains_key(op.op.check_name()) {
+                            CheckVerdict::new(
+                                Status::Pass,
+                                Some(format!(
+                                    "denied, as expected (--expect-access deny): {}",
+                                    v.hint.unwrap_or_default()
+                                )),
+                            )
+                        } else {
+                            v
+                        }
+                    }
                 })
                 .collect();
-            let findings = rules::target_findings(ev, t);
+            // Causes (from the path analysis) before symptoms (from the failed requests).
+            let mut findings = a.findings.clone();
+            for f in rules::target_findings(ev, t, &a) {
+                if !findings.iter().any(|o: &Finding| o.code == f.code) {
+                    findings.push(f);
+                }
+            }
+            if denied_as_expected {
+                for f in findings.iter_mut() {
+                    if rules::is_denial_code(f.code) {
+                        f.severity = Severity::Info;
+                    }
+                }
+            }
+            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
             let never_probed = t
                 .ops
                 .iter()
                 .all(|o| matches!(&o.outcome, OpOutcome::Skipped(r) if *r != SkipReason::ReadOnly));
+            let path_checks = [&a.dns, &a.route, &a.endpoint_policy, &a.bucket_policy];
             let ok = !never_probed
                 && checks
                     .iter()
-                    .all(|c: &CheckVerdict| c.status != Status::Fail)
+                    .chain(path_checks)
+                    .all(|c| c.status != Status::Fail)
                 && findings.iter().all(|f| f.severity < Severity::Error);
             TargetDiagnosis {
                 checks,
                 findings,
                 ok,
+                analysis: a,
             }
         })
         .collect();
@@ -156,6 +211,7 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
     Diagnosis {
         imds,
         credentials,
+        prefix_list,
         targets,
         findings,
     }
@@ -163,7 +219,8 @@ pub fn diagnose(ev: &Evidence) -> Diagnosis {
 
 /// Fixture-driven tests: each file in `tests/fixtures/diagnose/` patches a healthy run's
 /// evidence (JSON merge patch; `ops` patches operations by check name) and states the
-/// expected statuses, finding codes and hint fragments.
+/// expected statuses, finding codes and hint fragments; `target` merge-patches the first
+/// bucket's evidence and `expectations` sets `--expect-path`/`--expect-access`.
 #[cfg(test)]
 mod fixture_tests {
     use serde_json::{Value, json};
@@ -191,6 +248,9 @@ mod fixture_tests {
         let mut ev = serde_json::to_value(crate::testutil::healthy_evidence()).unwrap();
         if let Some(p) = fixture.get("patch") {
             merge(&mut ev, p);
+        }
+        if let Some(p) = fixture.get("target") {
+            merge(&mut ev["targets"][0], p);
         }
         if let Some(Value::Object(ops)) = fixture.get("ops") {
             for (name, patch) in ops {
@@ -237,13 +297,26 @@ mod fixture_tests {
             let fixture: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let ev = evidence_for(&fixture);
-            let dx = diagnose(&ev);
+            let expect = Expectations {
+                path: fixture
+                    .pointer("/expectations/path")
+                    .map(|v| serde_json::from_value(v.clone()).unwrap()),
+                access: fixture
+                    .pointer("/expectations/access")
+                    .map(|v| serde_json::from_value(v.clone()).unwrap()),
+            };
+            let dx = diagnose(&ev, &expect);
             let expect = &fixture["expect"];
             assert_eq!(dx.ok(), expect["ok"].as_bool().unwrap(), "{name}: ok");
             let verdict = |check: &str| -> &CheckVerdict {
                 match check {
                     "imds" => &dx.imds,
                     "credentials" => &dx.credentials,
+                    "prefix_list" => &dx.prefix_list,
+                    "dns" => &dx.targets[0].analysis.dns,
+                    "route" => &dx.targets[0].analysis.route,
+                    "endpoint_policy" => &dx.targets[0].analysis.endpoint_policy,
+                    "bucket_policy" => &dx.targets[0].analysis.bucket_policy,
                     other => {
                         let t = &ev.targets[0];
                         let i = t
@@ -304,6 +377,14 @@ mod fixture_tests {
                         assert!(matches, "{name}: finding {code}.{k} is {g:?}, wants {w:?}");
                     }
                 }
+            }
+            if let Some(v) = expect.get("verdict") {
+                assert_eq!(
+                    serde_json::to_value(dx.targets[0].analysis.path.verdict).unwrap(),
+                    *v,
+                    "{name}: path verdict ({:?})",
+                    dx.targets[0].analysis.path.evidence
+                );
             }
             if let Some(t_ok) = expect.get("target_ok") {
                 assert_eq!(

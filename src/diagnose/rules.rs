@@ -1,6 +1,7 @@
 //! One small function per verdict: what a failure means, which component is at fault, and the
 //! hint a user needs. Pure; tested from the fixture files in `tests/fixtures/diagnose/`.
 
+use crate::diagnose::analysis::{DenialCause, TargetAnalysis};
 use crate::diagnose::{CheckVerdict, Finding, Severity, Status};
 use crate::evidence::{ErrorInfo, Evidence, OpEvidence, OpOutcome, Phase, S3Op, TargetEvidence};
 
@@ -78,6 +79,7 @@ pub fn failed_verdict(
     t: &TargetEvidence,
     op: &OpEvidence,
     e: &ErrorInfo,
+    a: &TargetAnalysis,
 ) -> CheckVerdict {
     let f = fault(e);
     let status = if f == Fault::KeyExists {
@@ -85,10 +87,58 @@ pub fn failed_verdict(
     } else {
         Status::Fail
     };
+    let hint = match (f, a.denials.get(op.op.check_name())) {
+        (Fault::AccessDenied, Some(cause)) if *cause != DenialCause::Unattributed => {
+            denial_hint(t, op, cause)
+        }
+        _ => hint(ev, t, op, e, f),
+    };
     CheckVerdict {
         status,
-        hint: Some(hint(ev, t, op, e, f)),
+        hint: Some(hint),
     }
+}
+
+/// The hint for a denial whose cause the evidence names.
+fn denial_hint(t: &TargetEvidence, op: &OpEvidence, cause: &DenialCause) -> String {
+    let action = op.op.iam_action();
+    match cause {
+        DenialCause::EndpointPolicy { endpoint } => format!(
+            "denied by the policy of VPC endpoint {endpoint}: it does not allow {action} on {}; edit the endpoint policy",
+            t.bucket
+        ),
+        DenialCause::BucketPolicyRequiresEndpoint { wanted, used } => format!(
+            "denied by the bucket policy of {}: it requires {}, but {}",
+            t.bucket,
+            wanted.join(" or "),
+            match used {
+                Some(u) => format!("the request came through {u}"),
+                None =>
+                    "the request did not come through a VPC endpoint (check the route table)".into(),
+            }
+        ),
+        DenialCause::BucketPolicy => format!(
+            "denied by an explicit Deny in the bucket policy of {} for {action}",
+            t.bucket
+        ),
+        DenialCause::IdentityPolicy => format!(
+            "no identity-based policy of the caller allows {action} on {}: grant it to the instance role",
+            t.bucket
+        ),
+        DenialCause::Unattributed => String::new(),
+    }
+}
+
+/// Finding codes that report a denial (downgraded when `--expect-access deny` is met).
+pub fn is_denial_code(code: &str) -> bool {
+    matches!(
+        code,
+        "access_denied_unattributed"
+            | "endpoint_policy_denies"
+            | "bucket_policy_requires_endpoint"
+            | "bucket_policy_denies"
+            | "iam_policy_denies"
+    )
 }
 
 fn hint(ev: &Evidence, t: &TargetEvidence, op: &OpEvidence, e: &ErrorInfo, f: Fault) -> String {
@@ -184,7 +234,7 @@ pub fn ok_verdict(ev: &Evidence, t: &TargetEvidence, op: &OpEvidence) -> CheckVe
 }
 
 /// Findings about one bucket, deduplicated by code, most severe first.
-pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
+pub fn target_findings(ev: &Evidence, t: &TargetEvidence, a: &TargetAnalysis) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     // One finding per code; the most severe occurrence wins.
     let mut push = |f: Finding| match out.iter_mut().find(|o| o.code == f.code) {
@@ -209,10 +259,12 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
             ),
         });
     }
+    let cause = |o: &OpEvidence| a.denials.get(o.op.check_name());
     let denied: Vec<&'static str> = t
         .ops
         .iter()
         .filter(|o| o.error().is_some_and(|e| fault(e) == Fault::AccessDenied))
+        .filter(|o| matches!(cause(o), None | Some(DenialCause::Unattributed)))
         .map(|o| o.op.iam_action())
         .collect();
     for op in &t.ops {
@@ -232,16 +284,32 @@ pub fn target_findings(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
                 "object",
                 format!("{}: {}", op.op.check_name(), e.message),
             ),
-            Fault::AccessDenied => {
-                let mut actions = denied.clone();
-                actions.dedup();
-                (
-                    "access_denied_unattributed",
+            Fault::AccessDenied => match cause(op) {
+                Some(DenialCause::BucketPolicy) => (
+                    "bucket_policy_denies",
                     Severity::Error,
-                    "policy",
-                    format!("S3 denied {} on {}", actions.join(", "), t.bucket),
-                )
-            }
+                    "bucket_policy",
+                    format!(
+                        "the bucket policy of {} explicitly denies {}",
+                        t.bucket,
+                        op.op.iam_action()
+                    ),
+                ),
+                // Raised by the path analysis, with its own evidence.
+                Some(DenialCause::EndpointPolicy { .. })
+                | Some(DenialCause::BucketPolicyRequiresEndpoint { .. })
+                | Some(DenialCause::IdentityPolicy) => continue,
+                _ => {
+                    let mut actions = denied.clone();
+                    actions.dedup();
+                    (
+                        "access_denied_unattributed",
+                        Severity::Error,
+                        "policy",
+                        format!("S3 denied {} on {}", actions.join(", "), t.bucket),
+                    )
+                }
+            },
             Fault::CredentialsRejected => (
                 "credentials_rejected",
                 Severity::Error,

@@ -6,9 +6,10 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
+use crate::diagnose::path::{PathVerdict, Verdict};
 use crate::diagnose::{Severity, Status};
 use crate::evidence::ContextSource;
-use crate::report::model::{Check, Report};
+use crate::report::model::{Check, NetworkReport, Report};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,62 @@ fn n(c: &Check, k: &str) -> Option<u64> {
     c.detail.get(k).and_then(Value::as_u64)
 }
 
+fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::GatewayEndpoint => "gateway endpoint",
+        Verdict::InterfaceEndpoint => "interface endpoint",
+        Verdict::InternetGateway => "internet gateway",
+        Verdict::NatGateway => "NAT gateway",
+        Verdict::Other => "other target",
+        Verdict::NoRoute => "no route",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+/// The path as one line: `path: 52.216.0.10 → rtb-… → pl-… (com.amazonaws.…) → vpce-… (gateway) ✓`.
+fn path_line(p: &PathVerdict, net: Option<&NetworkReport>, st: Style) -> String {
+    let Some(first) = p.addresses.first() else {
+        return format!(
+            "path: {} ?",
+            p.unknown_reason.as_deref().unwrap_or("unknown")
+        );
+    };
+    let mut hops = vec![first.address.to_string()];
+    if p.verdict == Verdict::InterfaceEndpoint {
+        hops.push("local (VPC address)".into());
+    } else {
+        if let Some(rtb) = &p.route_table_id {
+            hops.push(rtb.clone());
+        }
+        if let Some(r) = &first.route {
+            match &r.prefix_list_id {
+                Some(pl) => {
+                    let name = net
+                        .filter(|n| n.prefix_list.id.as_deref() == Some(pl.as_str()))
+                        .map(|n| format!(" ({})", n.prefix_list.name))
+                        .unwrap_or_default();
+                    hops.push(format!("{pl}{name}"));
+                }
+                None => hops.push(r.matched.to_string()),
+            }
+            hops.push(r.route.target.clone());
+        }
+    }
+    let label = verdict_label(p.verdict);
+    let mark = match p.verdict {
+        Verdict::GatewayEndpoint => st.paint("32;1", "✓"),
+        Verdict::Unknown => st.paint("33", "?"),
+        _ => st.paint("31;1", "✗"),
+    };
+    let mut line = format!("path: {} ({label}) {mark}", hops.join(" → "));
+    if p.verdict == Verdict::Unknown
+        && let Some(r) = &p.unknown_reason
+    {
+        line.push_str(&format!(" {}", st.dim(r)));
+    }
+    line
+}
+
 /// The one-line detail of a check.
 fn summary(c: &Check) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -76,6 +133,80 @@ fn summary(c: &Check) -> String {
             }
             if let Some(ep) = s(c, "endpoint") {
                 parts.push(format!("via {ep}"));
+            }
+        }
+        "dns" => {
+            let names = c.detail.get("names").and_then(Value::as_array);
+            let lookups = c.detail.get("lookups").and_then(Value::as_array);
+            if let (Some(names), Some(lookups)) = (names, lookups) {
+                for name in names.iter().filter_map(Value::as_str).take(1) {
+                    let addrs: Vec<String> = lookups
+                        .iter()
+                        .filter(|l| l["name"] == name)
+                        .flat_map(|l| l["records"].as_array().cloned().unwrap_or_default())
+                        .map(|r| {
+                            format!("{} (ttl {})", r["address"].as_str().unwrap_or(""), r["ttl"])
+                        })
+                        .collect();
+                    parts.push(format!(
+                        "{name} → {}",
+                        if addrs.is_empty() {
+                            "nothing".into()
+                        } else {
+                            addrs.join(", ")
+                        }
+                    ));
+                }
+            }
+            if let Some(sv) = c.detail.get("servers").and_then(Value::as_array)
+                && let Some(first) = sv.first().and_then(Value::as_str)
+            {
+                parts.push(format!("via {first}"));
+            }
+        }
+        "route" => {
+            if let Some(v) = s(c, "verdict") {
+                parts.push(v.replace('_', " "));
+            }
+            if let (Some(m), Some(t)) = (s(c, "matched"), s(c, "target")) {
+                parts.push(format!("{m} → {t}"));
+            }
+            if let Some(rtb) = s(c, "route_table_id") {
+                parts.push(format!("in {rtb}"));
+            }
+        }
+        "endpoint_policy" | "bucket_policy" => {
+            if let Some(e) = s(c, "vpc_endpoint_id") {
+                parts.push(e.to_string());
+            }
+            if c.detail.get("has_policy") == Some(&Value::Bool(false)) {
+                parts.push("no bucket policy".into());
+            }
+            if let Some(ds) = c.detail.get("decisions").and_then(Value::as_array) {
+                let d: Vec<String> = ds
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} {}",
+                            d["action"].as_str().unwrap_or(""),
+                            d["decision"].as_str().unwrap_or("").replace('_', " ")
+                        )
+                    })
+                    .collect();
+                if !d.is_empty() {
+                    parts.push(d.join(", "));
+                }
+            }
+        }
+        "prefix_list" => {
+            if let Some(id) = s(c, "id") {
+                parts.push(format!("{id} ({})", s(c, "name").unwrap_or("")));
+            }
+            if let Some(n) = c.detail.get("cidrs").and_then(Value::as_array) {
+                parts.push(format!("{} CIDRs", n.len()));
+            }
+            if let Some(src) = s(c, "source") {
+                parts.push(format!("from {src}"));
             }
         }
         "credentials" => {
@@ -237,6 +368,7 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
             "{} ({region}){mode}",
             st.bold(&format!("bucket {}", t.bucket))
         )?;
+        writeln!(w, "  {}", path_line(&t.path, r.network.as_ref(), st))?;
         for c in &t.checks {
             check_line(&mut w, st, c)?;
         }
@@ -285,7 +417,7 @@ mod tests {
     use crate::testutil::healthy_evidence;
 
     fn render_to_string(ev: &crate::evidence::Evidence, color: bool) -> String {
-        let report = Report::build(ev, &diagnose(ev));
+        let report = Report::build(ev, &diagnose(ev, &Default::default()));
         let mut buf = Vec::new();
         render(&report, &mut buf, Style { color }).unwrap();
         String::from_utf8(buf).unwrap()
@@ -297,18 +429,22 @@ mod tests {
         assert!(!out.contains('\x1b'), "no escapes without colour");
         let rows: Vec<&str> = out
             .lines()
-            .filter(|l| {
-                l.starts_with("  imds") || l.starts_with("  credentials") || l.starts_with("  s3_")
-            })
+            .filter(|l| l.starts_with("  ") && l.contains(" pass "))
             .collect();
-        assert_eq!(rows.len(), 7, "{out}");
+        assert_eq!(rows.len(), 12, "{out}");
         // status column aligned
-        let col: Vec<usize> = rows.iter().map(|r| r.find("pass").unwrap()).collect();
+        let col: Vec<usize> = rows.iter().map(|r| r.find(" pass ").unwrap()).collect();
         assert!(col.windows(2).all(|w| w[0] == w[1]), "{out}");
         assert!(out.contains("instance  i-0fixture"), "{out}");
         assert!(out.contains("peer 52.216.0.10:443"), "{out}");
         assert!(
-            out.ends_with("result: OK — 7 checks: 7 pass, 0 warn, 0 fail, 0 skip\n"),
+            out.contains(
+                "path: 52.216.0.10 → rtb-0fixture → pl-63a5400a (com.amazonaws.us-east-1.s3) → vpce-0fixture (gateway endpoint) ✓"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("result: OK — 12 checks: 12 pass, 0 warn, 0 fail, 0 skip\n"),
             "{out}"
         );
         assert!(!out.contains("findings"), "{out}");

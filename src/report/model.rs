@@ -4,10 +4,13 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::diagnose::analysis::{Access, ActionDecision};
+use crate::diagnose::path::PathVerdict;
 use crate::diagnose::{CheckVerdict, Diagnosis, Finding, Status};
 use crate::evidence::{
-    ContextEvidence, CredentialsEvidence, ErrorInfo, Evidence, InstanceContext, OpOutcome,
-    ProviderAttempt, RegionSource,
+    ContextEvidence, CredentialsEvidence, EndpointEvidence, ErrorInfo, Evidence, InstanceContext,
+    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence,
+    TargetEvidence,
 };
 use crate::net::DnsAnswer;
 use crate::probe::s3::detail_with_meta;
@@ -60,8 +63,25 @@ pub struct TargetReport {
     pub key: Option<String>,
     pub read_only: bool,
     pub ok: bool,
+    /// Where this bucket's traffic goes, with the evidence.
+    pub path: PathVerdict,
+    /// `allow` (every attempted request succeeded), `deny` (a request was denied), or null.
+    pub access: Option<Access>,
+    /// `dns`, the five S3 operations, then `route`, `endpoint_policy`, `bucket_policy`.
     pub checks: Vec<Check>,
     pub findings: Vec<Finding>,
+}
+
+/// The network as the EC2 API described it (absent off EC2 or without credentials).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkReport {
+    pub prefix_list: PrefixListEvidence,
+    pub route_table: Option<RouteTableEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_table_error: Option<ErrorInfo>,
+    pub endpoints: Vec<EndpointEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints_error: Option<ErrorInfo>,
 }
 
 /// The whole report.
@@ -77,8 +97,9 @@ pub struct Report {
     pub region_source: RegionSource,
     pub context: ContextReport,
     pub credentials: CredentialsReport,
-    /// Run-wide checks: `imds`, `credentials`.
+    /// Run-wide checks: `imds`, `credentials`, `prefix_list`.
     pub checks: Vec<Check>,
+    pub network: Option<NetworkReport>,
     pub targets: Vec<TargetReport>,
     /// Every finding of the run (run-wide first, then per bucket).
     pub findings: Vec<Finding>,
@@ -134,6 +155,108 @@ fn credentials_check(c: &CredentialsEvidence, v: &CheckVerdict) -> Check {
     }
 }
 
+/// A check computed from evidence (not a request): a failure carries an `error` in the
+/// `verify` phase whose message is the hint.
+fn path_check(name: &'static str, v: &CheckVerdict, detail: Map<String, Value>) -> Check {
+    Check {
+        name,
+        status: v.status,
+        duration_ms: 0,
+        error: (v.status == Status::Fail).then(|| {
+            ErrorInfo::new(
+                Phase::Verify,
+                format!("{name}_failed"),
+                v.hint.clone().unwrap_or_default(),
+            )
+        }),
+        hint: v.hint.clone(),
+        detail,
+    }
+}
+
+fn dns_check(t: &TargetEvidence, v: &CheckVerdict) -> Check {
+    let mut detail = Map::new();
+    let mut duration = 0;
+    let mut error = None;
+    if let Some(d) = &t.dns {
+        duration = ms(d.duration);
+        detail.insert("servers".into(), json!(d.servers));
+        detail.insert("names".into(), json!(d.names));
+        detail.insert("lookups".into(), json!(d.lookups));
+        if v.status == Status::Fail
+            && let Some(l) = d.lookups.iter().find(|l| l.records.is_empty())
+        {
+            error = Some(ErrorInfo::new(
+                Phase::Dns,
+                l.error.clone().unwrap_or_else(|| "dns_error".into()),
+                l.message
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}: no answer", l.name, l.record_type)),
+            ));
+        }
+    }
+    Check {
+        name: "dns",
+        status: v.status,
+        duration_ms: duration,
+        error: error.or_else(|| {
+            (v.status == Status::Fail).then(|| {
+                ErrorInfo::new(Phase::Dns, "dns_failed", v.hint.clone().unwrap_or_default())
+            })
+        }),
+        hint: v.hint.clone(),
+        detail,
+    }
+}
+
+fn route_detail(p: &PathVerdict) -> Map<String, Value> {
+    let mut d = Map::new();
+    d.insert("verdict".into(), json!(p.verdict));
+    d.insert("route_table_id".into(), json!(p.route_table_id));
+    d.insert("vpc_endpoint_id".into(), json!(p.vpc_endpoint_id));
+    d.insert("prefix_list_id".into(), json!(p.prefix_list_id));
+    if let Some(r) = p.addresses.first().and_then(|a| a.route.as_ref()) {
+        d.insert("matched".into(), json!(r.matched.to_string()));
+        d.insert("target".into(), json!(r.route.target));
+    }
+    d
+}
+
+fn decisions_detail(endpoint: Option<&str>, decisions: &[ActionDecision]) -> Map<String, Value> {
+    let mut d = Map::new();
+    if let Some(e) = endpoint {
+        d.insert("vpc_endpoint_id".into(), json!(e));
+    }
+    d.insert("decisions".into(), json!(decisions));
+    d
+}
+
+fn prefix_list_check(ev: &Evidence, v: &CheckVerdict) -> Check {
+    let mut detail = Map::new();
+    let mut error = None;
+    let mut duration = 0;
+    if let Some(n) = &ev.network {
+        let pl = &n.prefix_list;
+        duration = ms(n.duration);
+        detail.insert("source".into(), json!(pl.source));
+        detail.insert("id".into(), json!(pl.id));
+        detail.insert("name".into(), json!(pl.name));
+        detail.insert("cidrs".into(), json!(pl.cidrs));
+        if let Some(a) = pl.age_seconds {
+            detail.insert("age_seconds".into(), json!(a));
+        }
+        error = pl.errors.first().cloned();
+    }
+    Check {
+        name: "prefix_list",
+        status: v.status,
+        duration_ms: duration,
+        error,
+        hint: v.hint.clone(),
+        detail,
+    }
+}
+
 impl Report {
     /// Build the report from the evidence and its diagnosis.
     pub fn build(ev: &Evidence, dx: &Diagnosis) -> Self {
@@ -166,8 +289,25 @@ impl Report {
                         }
                     })
                     .collect();
+                let a = &td.analysis;
+                let mut all = vec![dns_check(t, &a.dns)];
+                all.extend(checks);
+                all.push(path_check("route", &a.route, route_detail(&a.path)));
+                all.push(path_check(
+                    "endpoint_policy",
+                    &a.endpoint_policy,
+                    decisions_detail(a.path.vpc_endpoint_id.as_deref(), &a.endpoint_decisions),
+                ));
+                let mut bp = decisions_detail(None, &a.bucket_decisions);
+                if let Some(b) = &t.bucket_policy {
+                    bp.insert("has_policy".into(), json!(b.policy.is_some()));
+                }
+                all.push(path_check("bucket_policy", &a.bucket_policy, bp));
+                let checks = all;
                 let ok = td.ok;
                 TargetReport {
+                    path: a.path.clone(),
+                    access: a.access,
                     bucket: t.bucket.clone(),
                     region: t.region.clone(),
                     bucket_region: t.bucket_region.clone(),
@@ -212,7 +352,15 @@ impl Report {
             checks: vec![
                 imds_check(&ev.context, &dx.imds),
                 credentials_check(&ev.credentials, &dx.credentials),
+                prefix_list_check(ev, &dx.prefix_list),
             ],
+            network: ev.network.as_ref().map(|n| NetworkReport {
+                prefix_list: n.prefix_list.clone(),
+                route_table: n.route_table.clone(),
+                route_table_error: n.route_table_error.clone(),
+                endpoints: n.endpoints.clone(),
+                endpoints_error: n.endpoints_error.clone(),
+            }),
             targets,
             findings,
             dns: ev.dns.clone(),
