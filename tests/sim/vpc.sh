@@ -34,12 +34,21 @@
 #                                               10.0.0.2, 169.254.169.253  VPC DNS (dnsmasq :53)
 #                                               169.254.169.254  IMDS (tests/emulators/imds.py :80)
 #                                           moto_server 0.0.0.0:443, TLS with a per-run CA
-#   root netns: A-h 198.18.X.1/30 <== veth ==> A-m 198.18.X.2/30 (in A-a): the harness's admin way
-#                                               in, https://198.18.X.2 with DIR/ca.pem (IP SAN)
+#   root netns: A-h ADMIN/30 .1 <== veth ==> A-m ADMIN/30 .2 (in A-a): the harness's admin way in,
+#     ADMIN_URL=https://<.2> with DIR/ca.pem (the .2 is an IP SAN of the cert). The /30 lies in
+#     198.18.0.0/15, its slot is cksum(NAME) (the next free one on a clash, under a lock).
 #
 # The instance netns has no route to the root netns (A-a does not forward). Every address sits on
-# the aws lo, so one moto answers them all; it routes by Host header (S3 path and virtual-hosted,
-# EC2, STS...) and, for the bare admin IP, by the SigV4 credential scope.
+# the aws lo, so the one moto answers them all and they share its state. moto_server picks the
+# service from the SigV4 credential scope (Authorization header), NOT from Host, and falls back to
+# S3 when a request is unsigned: a raw `curl` to EC2 needs an `Authorization: AWS4-HMAC-SHA256
+# Credential=AKID/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0` header.
+# S3 takes the bucket from Host (virtual-hosted) or the path. Through the interface-endpoint name
+# https://bucket.VPCE_S3_HOST only path-style works (moto parses mybucket.bucket.vpce-… wrongly);
+# the "private DNS" case (`dns NAME s3.us-east-1.amazonaws.com 10.0.2.50`) works in both styles.
+# moto.log shows the client address: 10.0.1.10 = the instance, the admin .1 = the harness.
+# Names without a record get NXDOMAIN (no upstream). IMDS counters, from the root netns:
+#   ip netns exec A-a curl -s http://169.254.169.254/_emulator/stats
 #
 # DIR after `up`: ca.pem ca.key server.pem server.key resolv.conf env dnsmasq.conf dns.records
 #   moto.log dnsmasq.log (one line per query) imds.log *.pid. DIR/env has KEY=VALUE lines (no
@@ -66,6 +75,7 @@ SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
 REPO="$(cd "$HERE/../.." && pwd)"
 VENV="${VPCE_PROBE_VENV:-$REPO/.venv}"
 REG="/run/vpce-sim"
+ORIG_PATH="$PATH"
 PATH="$PATH:/usr/sbin:/sbin"
 
 INSTANCE_IP=10.0.1.10
@@ -108,30 +118,38 @@ resolve_dir() {
   [[ "$D" =~ ^[A-Za-z0-9_./+,:@=-]+$ ]] || die "DIR must not contain whitespace or quotes: '$D'"
 }
 
+# (never background in_a/in_i: $! would be a subshell, not the process; use ip netns exec)
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_i() { ip netns exec "$NS_I" "$@"; }
+
+# A process runs (exists and is not a zombie: PID 1 here may reap late or never).
+running() {
+  local st
+  st="$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
 
 # pid from DIR/X.pid if that process still runs inside netns NS (guards against pid reuse).
 live_pid() {
   local f="$D/$1.pid" p
   [ -s "$f" ] || return 1
   p="$(tr -dc 0-9 <"$f")"
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
+  [ -n "$p" ] && running "$p" || return 1
   [ "$(ip netns identify "$p" 2>/dev/null)" = "$2" ] || return 1
   echo "$p"
 }
 
-# Kill the given pids (TERM, then KILL after ~1 s) and wait until they are gone.
+# Kill the given pids (TERM, then KILL after ~1 s; SIG=KILL at once) and wait until they are gone.
 kill_pids() {
   [ $# -gt 0 ] || return 0
-  kill -TERM "$@" 2>/dev/null || true
+  kill -"${SIG:-TERM}" "$@" 2>/dev/null || true
   local i p alive
-  for i in $(seq 1 50); do
+  for i in $(seq 1 300); do
     alive=()
-    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+    for p in "$@"; do running "$p" && alive+=("$p"); done
     [ ${#alive[@]} -eq 0 ] && return 0
-    [ "$i" -eq 20 ] && kill -KILL "${alive[@]}" 2>/dev/null || true
-    sleep 0.05
+    [ "$i" -eq 100 ] && kill -KILL "${alive[@]}" 2>/dev/null || true
+    sleep 0.01
   done
   echo "$PROG: warning: pids still alive: ${alive[*]}" >&2
 }
@@ -184,7 +202,7 @@ for r in ("us-east-1", "eu-west-1"):
 names += ["s3.amazonaws.com", "*.s3.amazonaws.com"]
 for s in ("ec2", "sts", "logs", "monitoring"):
     names.append(f"{s}.us-east-1.amazonaws.com")
-names += [vpce, f"*.{vpce}"]
+names += [vpce, f"*.{vpce}"] + [f"*.{k}.{vpce}" for k in ("bucket", "accesspoint", "control")]
 san = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(admin_ip))]
 
 key = ec.generate_private_key(ec.SECP256R1())
@@ -263,7 +281,7 @@ write_dnsmasq_conf() {
 
 start_servfail_responder() {
   live_pid servfail "$NS_A" >/dev/null && return 0
-  in_a "$VENV/bin/python" -c '
+  ip netns exec "$NS_A" "$VENV/bin/python" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
@@ -297,7 +315,7 @@ start_imds() {
   if p="$(live_pid imds "$NS_A")"; then kill_pids "$p"; fi
   [ -s "$D/instance.json" ] && cfg=(--config "$D/instance.json")
   : >"$D/imds.log"
-  in_a "$VENV/bin/python" "$REPO/tests/emulators/imds.py" --host "$IMDS_IP" --port 80 "${cfg[@]}" \
+  ip netns exec "$NS_A" "$VENV/bin/python" "$REPO/tests/emulators/imds.py" --host "$IMDS_IP" --port 80 "${cfg[@]}" \
     </dev/null >>"$D/imds.log" 2>&1 &
   echo $! >"$D/imds.pid"
 }
@@ -306,7 +324,7 @@ wait_imds() {
   local i
   for i in $(seq 1 200); do
     grep -q '^READY' "$D/imds.log" 2>/dev/null && return 0
-    kill -0 "$(cat "$D/imds.pid")" 2>/dev/null || die "the IMDS emulator died: $(tail -n 5 "$D/imds.log")"
+    running "$(cat "$D/imds.pid")" || die "the IMDS emulator died: $(tail -n 5 "$D/imds.log")"
     sleep 0.02
   done
   die "the IMDS emulator did not start in 4 s: $(tail -n 5 "$D/imds.log")"
@@ -379,7 +397,7 @@ cmd_up() {
 
   # moto: one server for every service, TLS on 443 of every address of the aws netns
   MOTO_S3_CUSTOM_ENDPOINTS="https://bucket.$VPCE_S3_HOST" \
-    in_a "$VENV/bin/moto_server" -H 0.0.0.0 -p 443 -c "$D/server.pem" -k "$D/server.key" \
+    ip netns exec "$NS_A" "$VENV/bin/moto_server" -H 0.0.0.0 -p 443 -c "$D/server.pem" -k "$D/server.key" \
     </dev/null >>"$D/moto.log" 2>&1 &
   echo $! >"$D/moto.pid"
   local tm; tm=$(date +%s%N)
@@ -411,7 +429,7 @@ CA_BUNDLE=$D/ca.pem
 RESOLV_CONF=$D/resolv.conf
 MOTO_LOG=$D/moto.log
 DNS_LOG=$D/dnsmasq.log
-IMDS_URL=http://$IMDS_IP
+IMDS_URL=$( [ "${VPC_SIM_IMDS:-1}" = 0 ] || echo "http://$IMDS_IP" )
 IMDS_LOG=$D/imds.log
 SIM=$SELF
 DIR=$D
@@ -425,7 +443,7 @@ EOF
       UP_OK=1
       break
     fi
-    kill -0 "$(cat "$D/moto.pid")" 2>/dev/null || die "moto_server died: $(tail -n 5 "$D/moto.log")"
+    running "$(cat "$D/moto.pid")" || die "moto_server died: $(tail -n 5 "$D/moto.log")"
     sleep 0.05
   done
   [ "$UP_OK" = 1 ] || die "moto_server did not answer on https://$ADMIN_IP in 15 s: $(tail -n 5 "$D/moto.log")"
@@ -450,7 +468,8 @@ cmd_down() {
   for f in moto dnsmasq imds servfail; do
     if p="$(live_pid "$f" "$NS_A")"; then pids+=("$p"); fi
   done
-  [ ${#pids[@]} -eq 0 ] || kill_pids $(printf '%s\n' "${pids[@]}" | sort -u)
+  # SIGKILL: nothing in the sim keeps state worth flushing, and moto needs ~0.4-1 s to exit on TERM
+  [ ${#pids[@]} -eq 0 ] || SIG=KILL kill_pids $(printf '%s\n' "${pids[@]}" | sort -u)
   for ns in "$NS_I" "$NS_A"; do
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -469,8 +488,12 @@ cmd_exec() {
   [ $# -gt 0 ] || usage
   resolve_dir "$d"
   [ -f "$D/resolv.conf" ] || die "$D/resolv.conf missing: is sim '$N' up with this DIR?"
-  exec ip netns exec "$NS_I" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
-    "$D/resolv.conf" "$@"
+  # the same pid all the way down (ip, unshare, sh all exec): killing it kills CMD; the env is
+  # passed through unchanged (PATH as the caller had it; sh adds PWD and SHLVL)
+  local ipb unb mtb
+  ipb="$(command -v ip)"; unb="$(command -v unshare)"; mtb="$(command -v mount)"
+  PATH="$ORIG_PATH" exec "$ipb" netns exec "$NS_I" "$unb" -m /bin/sh -c \
+    "$mtb"' --bind "$0" /etc/resolv.conf && exec "$@"' "$D/resolv.conf" "$@"
 }
 
 cmd_dns() {
