@@ -121,10 +121,11 @@ fn cidrs(list: &[String]) -> Vec<Cidr> {
     list.iter().filter_map(|c| Cidr::parse(c).ok()).collect()
 }
 
-/// The addresses of a bucket: the peer actually used first, then what DNS answered.
+/// The addresses of a bucket: the peer actually used first (that of the last request, which
+/// went to the bucket's own region when the probe followed it), then what DNS answered.
 pub fn addresses(t: &TargetEvidence) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
-    if let Some(p) = t.ops.iter().find_map(|o| o.meta.peer) {
+    if let Some(p) = t.ops.iter().rev().find_map(|o| o.meta.peer) {
         out.push(p.ip());
     }
     if let Some(dns) = &t.dns {
@@ -762,6 +763,26 @@ fn route_verdict(
                     Some(format!(
                         "S3 traffic leaves through {via}, not a gateway endpoint"
                     )),
+                );
+            }
+            if endpoint_on_table.is_some() {
+                // The endpoint is on the table, but this address is not in its prefix list:
+                // another region's S3 (or a non-S3 address).
+                let addr = path
+                    .addresses
+                    .first()
+                    .map(|a| a.address.to_string())
+                    .unwrap_or_default();
+                let why = match &t.bucket_region {
+                    Some(br) if *br != ev.region => format!(
+                        "the bucket is in {br}, and the {} gateway endpoint serves only {} S3 addresses",
+                        ev.region, ev.region
+                    ),
+                    _ => format!("{addr} is not in the {} S3 prefix list", ev.region),
+                };
+                return check(
+                    Status::Warn,
+                    Some(format!("S3 traffic to {addr} leaves through {via}: {why}")),
                 );
             }
             not_on_table(findings, Severity::Error);

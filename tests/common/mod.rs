@@ -3,6 +3,8 @@
 //! A missing emulator is a loud failure, never a skip.
 #![allow(dead_code)]
 
+pub mod vpc;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

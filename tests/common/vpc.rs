@@ -1,0 +1,345 @@
+//! The simulated VPC of `tests/sim/vpc.sh`: network namespaces, routes, dnsmasq answering the
+//! real AWS names, moto behind TLS on 443, and the IMDS emulator at 169.254.169.254 — so the
+//! probe resolves, routes and connects exactly as on EC2, with no endpoint override.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{Filter, VpcEndpointType};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use super::{Run, repo};
+
+fn sim_script() -> PathBuf {
+    repo().join("tests/sim/vpc.sh")
+}
+
+/// One running simulation; torn down on drop.
+pub struct SimVpc {
+    pub name: String,
+    pub env: HashMap<String, String>,
+    dir: TempDir,
+    state: TempDir,
+}
+
+/// What the harness created in moto's EC2 for a scenario.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub route_table_id: String,
+    pub igw_id: String,
+    pub endpoint_id: String,
+    pub prefix_list_id: String,
+}
+
+fn run_script(args: &[&str]) -> std::process::Output {
+    Command::new(sim_script())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tests/sim/vpc.sh")
+}
+
+impl SimVpc {
+    /// Build a simulation (needs root, as `make test` runs).
+    pub fn up() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vpcsim")
+            .tempdir()
+            .expect("tempdir");
+        let name = format!("v{:05x}", fastrand::u32(..0xfffff));
+        let out = run_script(&["up", &name, dir.path().to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "tests/sim/vpc.sh up failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(dir.path().join("env"))
+            .expect("DIR/env")
+            .lines()
+            .filter_map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        SimVpc {
+            name,
+            env,
+            dir,
+            state: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn var(&self, k: &str) -> &str {
+        self.env
+            .get(k)
+            .unwrap_or_else(|| panic!("{k} missing from the sim's env"))
+    }
+
+    fn dir(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    fn http(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        let ca = std::fs::read(self.var("CA_BUNDLE")).expect("CA bundle");
+        vpce_probe::net::http_client(
+            vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
+            Some(&ca),
+        )
+        .expect("http client")
+    }
+
+    /// An admin S3 client (through the harness's own way into the sim).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .endpoint_url(self.var("ADMIN_URL"))
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "admin", "admin", None, None, "tests",
+            ))
+            .http_client(self.http())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// An admin EC2 client.
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        let conf = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .endpoint_url(self.var("ADMIN_URL"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "admin", "admin", None, None, "tests",
+            ))
+            .http_client(self.http())
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
+    }
+
+    /// The classic setup: a VPC, the instance's subnet with its own route table (0.0.0.0/0 →
+    /// IGW), and an S3 gateway endpoint on that table (`policy`: None = full access). The IMDS
+    /// emulator is restarted to describe an instance in that subnet with a role.
+    pub async fn network(&self, policy: Option<&str>, subnet_on_main_table: bool) -> Network {
+        let ec2 = self.ec2();
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.0.1.0/24")
+            .send()
+            .await
+            .unwrap()
+            .subnet
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        let igw = ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .unwrap()
+            .internet_gateway
+            .unwrap()
+            .internet_gateway_id
+            .unwrap();
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        let rtb = if subnet_on_main_table {
+            ec2.describe_route_tables()
+                .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+                .filters(
+                    Filter::builder()
+                        .name("association.main")
+                        .values("true")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .route_tables()[0]
+                .route_table_id()
+                .unwrap()
+                .to_string()
+        } else {
+            let rtb = ec2
+                .create_route_table()
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .unwrap()
+                .route_table
+                .unwrap()
+                .route_table_id
+                .unwrap();
+            ec2.associate_route_table()
+                .route_table_id(&rtb)
+                .subnet_id(&subnet)
+                .send()
+                .await
+                .unwrap();
+            rtb
+        };
+        ec2.create_route()
+            .route_table_id(&rtb)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+            .await
+            .unwrap();
+        let mut req = ec2
+            .create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .service_name("com.amazonaws.us-east-1.s3")
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .route_table_ids(&rtb);
+        if let Some(p) = policy {
+            req = req.policy_document(p);
+        }
+        let vpce = req
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoint
+            .unwrap()
+            .vpc_endpoint_id
+            .unwrap();
+        let pl = ec2
+            .describe_managed_prefix_lists()
+            .filters(
+                Filter::builder()
+                    .name("prefix-list-name")
+                    .values("com.amazonaws.us-east-1.s3")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .prefix_lists()[0]
+            .prefix_list_id()
+            .unwrap()
+            .to_string();
+        self.imds(json!({
+            "role": "vpce-probe-sim-role",
+            "vpc_id": vpc,
+            "subnet_id": subnet,
+            "vpc_cidrs": ["10.0.0.0/16"],
+            "local_ipv4": "10.0.1.10",
+        }));
+        Network {
+            vpc_id: vpc,
+            subnet_id: subnet,
+            route_table_id: rtb,
+            igw_id: igw,
+            endpoint_id: vpce,
+            prefix_list_id: pl,
+        }
+    }
+
+    /// Restart the IMDS emulator with this instance description.
+    pub fn imds(&self, instance: Value) {
+        let f = self.dir.path().join("instance-new.json");
+        std::fs::write(&f, instance.to_string()).unwrap();
+        let out = run_script(&["imds", &self.name, self.dir(), f.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "vpc.sh imds: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A network fault in the instance namespace (`blackhole`, `drop`, `unreachable`, `clear`).
+    pub fn fault(&self, kind: &str, cidr: &str) {
+        let out = run_script(&["fault", &self.name, kind, cidr]);
+        assert!(
+            out.status.success(),
+            "vpc.sh fault: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Override what the VPC DNS answers for `host` (an IPv4, `nx`, `timeout`, `default`).
+    pub fn dns(&self, host: &str, value: &str) {
+        let out = run_script(&["dns", &self.name, self.dir(), host, value]);
+        assert!(
+            out.status.success(),
+            "vpc.sh dns: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Run `vpce-probe ARGS…` on the simulated instance: real names, HTTPS, IMDS credentials.
+    pub fn probe(&self, args: &[&str]) -> Run {
+        let t0 = Instant::now();
+        let home = tempfile::tempdir().unwrap();
+        let out_dir = tempfile::tempdir().unwrap();
+        let (o, e) = (out_dir.path().join("out"), out_dir.path().join("err"));
+        let mut child = Command::new(sim_script())
+            .args([
+                "exec",
+                &self.name,
+                self.dir(),
+                "--",
+                env!("CARGO_BIN_EXE_vpce-probe"),
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
+            .env("VPCE_PROBE_STATE_DIR", self.state.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&o).unwrap())
+            .stderr(std::fs::File::create(&e).unwrap())
+            .spawn()
+            .expect("vpc.sh exec");
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("vpce-probe hung in the sim for 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stderr = std::fs::read_to_string(&e).unwrap();
+        assert!(
+            !stderr.contains("panicked"),
+            "vpce-probe panicked:\n{stderr}"
+        );
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&o).unwrap(),
+            stderr,
+            elapsed: t0.elapsed(),
+        }
+    }
+}
+
+impl Drop for SimVpc {
+    fn drop(&mut self) {
+        let _ = run_script(&["down", &self.name, self.dir()]);
+    }
+}
