@@ -781,3 +781,71 @@ fn help_and_version_exit_0() {
         assert!(run.stdout.contains(flag), "{flag} documented");
     }
 }
+
+#[tokio::test]
+async fn ec2_api_unreachable_falls_back_to_published_ip_ranges() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "ranges-bucket").await;
+    // a mirror of AWS's ip-ranges document, served locally
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ip-ranges.json"),
+        r#"{"syncToken":"1","createDate":"2026-11-01-00-00-00","prefixes":[
+          {"ip_prefix":"52.216.0.0/15","region":"us-east-1","service":"S3","network_border_group":"us-east-1"},
+          {"ip_prefix":"52.218.0.0/17","region":"eu-west-1","service":"S3","network_border_group":"eu-west-1"}],
+          "ipv6_prefixes":[]}"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "http.server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .env(
+            "AWS_ENDPOINT_URL_EC2",
+            &format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "VPCE_PROBE_IP_RANGES_URL",
+            &format!("http://127.0.0.1:{port}/ip-ranges.json"),
+        )
+        .args(["check", "--bucket", "ranges-bucket", "--output", "json"])
+        .run();
+    let _ = server.kill();
+    let _ = server.wait();
+    let r = run.json();
+    let pl = run_check(&r, "prefix_list");
+    assert_eq!(pl["status"], "warn", "{pl}");
+    assert_eq!(pl["detail"]["source"], "ip_ranges");
+    assert_eq!(pl["detail"]["cidrs"], serde_json::json!(["52.216.0.0/15"]));
+    assert_eq!(
+        pl["error"]["code"], "connection_refused",
+        "the EC2 failure is kept: {pl}"
+    );
+    assert!(pl["hint"].as_str().unwrap().contains("may differ"), "{pl}");
+    assert!(finding_codes(&r).contains(&"prefix_list_fallback".to_string()));
+    assert_eq!(r["targets"][0]["path"]["verdict"], "unknown");
+    assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

@@ -173,11 +173,12 @@ pub fn path_of(ev: &Evidence, t: &TargetEvidence) -> PathVerdict {
         .iter()
         .map(|(k, v)| (k.clone(), cidrs(v)))
         .collect();
-    let s3_pl = net
-        .prefix_list
-        .id
-        .clone()
-        .map(|id| (id, cidrs(&net.prefix_list.cidrs)));
+    // ip-ranges carries no prefix-list id: its ranges still classify the addresses.
+    let s3_pl = match (&net.prefix_list.id, net.prefix_list.cidrs.is_empty()) {
+        (Some(id), _) => Some((id.clone(), cidrs(&net.prefix_list.cidrs))),
+        (None, false) => Some(("ip-ranges".to_string(), cidrs(&net.prefix_list.cidrs))),
+        (None, true) => None,
+    };
     if let Some((id, c)) = &s3_pl {
         prefix_lists.insert(id.clone(), c.clone());
     }

@@ -2,6 +2,7 @@
 //! of every bucket (concurrently). Only this layer does I/O; it returns [`Evidence`].
 
 pub mod dns;
+pub mod ip_ranges;
 pub mod network;
 pub mod prefix_list;
 pub mod s3;
@@ -187,9 +188,14 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         (true, Some((vpc, subnet))) => {
             let sdk = sdk.clone();
             let region = region.clone();
-            let cache = prefix_list::Cache::from_env();
+            let fallbacks = network::Fallbacks {
+                cache: prefix_list::Cache::from_env(),
+                resolver: resolver.clone(),
+                ca_bundle: cfg.ca_bundle.clone(),
+                ip_ranges_url: ip_ranges::url(),
+            };
             Some(tokio::spawn(async move {
-                network::collect(&sdk, &region, &vpc, &subnet, deadline, &cache).await
+                network::collect(&sdk, &region, &vpc, &subnet, deadline, &fallbacks).await
             }))
         }
         _ => None,

@@ -245,6 +245,15 @@ async fn endpoints(
         .collect())
 }
 
+/// Where the fallbacks for the prefix list come from.
+pub struct Fallbacks {
+    pub cache: crate::probe::prefix_list::Cache,
+    pub resolver: crate::net::ProbeResolver,
+    pub ca_bundle: Option<Vec<u8>>,
+    /// The ip-ranges document's URL.
+    pub ip_ranges_url: String,
+}
+
 /// Collect everything the EC2 API can tell about the instance's path to S3.
 pub async fn collect(
     sdk: &SdkConfig,
@@ -252,7 +261,7 @@ pub async fn collect(
     vpc_id: &str,
     subnet_id: &str,
     deadline: Deadline,
-    cache: &crate::probe::prefix_list::Cache,
+    fallbacks: &Fallbacks,
 ) -> NetworkEvidence {
     let started = Instant::now();
     let ec2 = aws_sdk_ec2::Client::new(sdk);
@@ -264,7 +273,9 @@ pub async fn collect(
     );
     let prefix_list = match pl {
         Ok((id, cidrs)) => {
-            cache.store(region, &id, &pl_name, &cidrs, SystemTime::now());
+            fallbacks
+                .cache
+                .store(region, &id, &pl_name, &cidrs, SystemTime::now());
             PrefixListEvidence {
                 source: PrefixListSource::Ec2,
                 id: Some(id),
@@ -274,24 +285,61 @@ pub async fn collect(
                 errors: vec![],
             }
         }
-        Err(e) => match cache.load(region) {
-            Some(c) => PrefixListEvidence {
-                source: PrefixListSource::Cache,
-                id: Some(c.id),
-                name: pl_name.clone(),
-                cidrs: c.cidrs,
-                age_seconds: Some(c.age_seconds),
-                errors: vec![e],
-            },
-            None => PrefixListEvidence {
-                source: PrefixListSource::None,
-                id: None,
-                name: pl_name.clone(),
-                cidrs: vec![],
-                age_seconds: None,
-                errors: vec![e],
-            },
-        },
+        Err(e) => {
+            let mut errors = vec![e];
+            // The cache keeps the list's id (which routes refer to); ip-ranges has none.
+            let cached = fallbacks.cache.load(region);
+            let ranges = match deadline.cap(EC2_CALL_CAP) {
+                Some(budget) => {
+                    crate::probe::ip_ranges::fetch(
+                        &fallbacks.resolver,
+                        fallbacks.ca_bundle.as_deref(),
+                        &fallbacks.ip_ranges_url,
+                        region,
+                        budget,
+                    )
+                    .await
+                }
+                None => Err(ErrorInfo::new(
+                    Phase::Request,
+                    "deadline",
+                    "ip-ranges: the run deadline passed first",
+                )),
+            };
+            match (ranges, cached) {
+                (Ok(cidrs), cached) => PrefixListEvidence {
+                    source: PrefixListSource::IpRanges,
+                    // the id the route table uses, when this host has seen it
+                    id: cached.map(|c| c.id),
+                    name: pl_name.clone(),
+                    cidrs,
+                    age_seconds: None,
+                    errors,
+                },
+                (Err(e2), Some(c)) => {
+                    errors.push(e2);
+                    PrefixListEvidence {
+                        source: PrefixListSource::Cache,
+                        id: Some(c.id),
+                        name: pl_name.clone(),
+                        cidrs: c.cidrs,
+                        age_seconds: Some(c.age_seconds),
+                        errors,
+                    }
+                }
+                (Err(e2), None) => {
+                    errors.push(e2);
+                    PrefixListEvidence {
+                        source: PrefixListSource::None,
+                        id: None,
+                        name: pl_name.clone(),
+                        cidrs: vec![],
+                        age_seconds: None,
+                        errors,
+                    }
+                }
+            }
+        }
     };
     // Other prefix lists the route table refers to (e.g. a customer-managed one).
     let mut other_prefix_lists = BTreeMap::new();
