@@ -121,6 +121,15 @@ fn cidrs(list: &[String]) -> Vec<Cidr> {
     list.iter().filter_map(|c| Cidr::parse(c).ok()).collect()
 }
 
+/// The VPC's CIDR blocks, as IMDS reported them.
+fn vpc_cidrs(ev: &Evidence) -> Vec<Cidr> {
+    ev.context
+        .instance
+        .as_ref()
+        .map(|i| cidrs(&i.vpc_cidrs))
+        .unwrap_or_default()
+}
+
 /// The addresses of a bucket: the peer actually used first (that of the last request, which
 /// went to the bucket's own region when the probe followed it), then what DNS answered.
 pub fn addresses(t: &TargetEvidence) -> Vec<IpAddr> {
@@ -153,12 +162,7 @@ fn no_network_reason(ev: &Evidence) -> String {
 
 /// The path verdict of one bucket.
 pub fn path_of(ev: &Evidence, t: &TargetEvidence) -> PathVerdict {
-    let vpc_cidrs = ev
-        .context
-        .instance
-        .as_ref()
-        .map(|i| cidrs(&i.vpc_cidrs))
-        .unwrap_or_default();
+    let vpc_cidrs = vpc_cidrs(ev);
     let Some(net) = &ev.network else {
         let input = PathInput {
             addresses: addresses(t),
@@ -454,6 +458,35 @@ pub fn analyse(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Targ
         };
         denials.insert(op.op.check_name(), cause);
     }
+    // S3's own message may name the endpoint policy when its evaluation here could not.
+    if endpoint_denies.is_empty()
+        && let Some(op) = t.ops.iter().find(|o| {
+            matches!(
+                denials.get(o.op.check_name()),
+                Some(DenialCause::EndpointPolicy { .. })
+            )
+        })
+    {
+        let id = path
+            .vpc_endpoint_id
+            .clone()
+            .unwrap_or_else(|| "the VPC endpoint".into());
+        findings.push(Finding {
+            code: "endpoint_policy_denies",
+            severity: Severity::Error,
+            component: "endpoint_policy",
+            message: format!(
+                "S3 says an explicit deny in a VPC endpoint policy refused {} on {}",
+                op.op.iam_action(),
+                t.bucket
+            ),
+            hint: format!(
+                "edit the endpoint policy of {id} to allow {} on {} (aws ec2 modify-vpc-endpoint --policy-document)",
+                op.op.iam_action(),
+                t.bucket
+            ),
+        });
+    }
     if denials
         .values()
         .any(|c| matches!(c, DenialCause::IdentityPolicy))
@@ -464,8 +497,8 @@ pub fn analyse(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Targ
             component: "iam_policy",
             message: "S3 says no identity-based policy allows the request".into(),
             hint: format!(
-                "grant the instance role the S3 actions on arn:aws:s3:::{}/{}* (vpce-probe iam-policy prints a least-privilege policy)",
-                t.bucket, t.prefix
+                "grant the instance role the S3 actions on arn:aws:s3:::{} and arn:aws:s3:::{}/{}* (see the README's IAM permissions)",
+                t.bucket, t.bucket, t.prefix
             ),
         });
     }
@@ -617,18 +650,15 @@ fn dns_verdict(
     }
     let unresolved: Vec<&String> = dns.names.iter().filter(|n| !resolved(n)).collect();
     // Private addresses for S3 names: an interface endpoint's private DNS (or a resolver rule).
-    let vpc_cidrs = ev
-        .context
-        .instance
-        .as_ref()
-        .map(|i| cidrs(&i.vpc_cidrs))
-        .unwrap_or_default();
-    let private: Vec<IpAddr> = dns
+    let vpc_cidrs = vpc_cidrs(ev);
+    let mut private: Vec<IpAddr> = dns
         .lookups
         .iter()
         .flat_map(|l| l.records.iter().map(|r| r.address))
         .filter(|a| vpc_cidrs.iter().any(|c| c.contains(*a)))
         .collect();
+    private.sort();
+    private.dedup();
     if !private.is_empty() || path.verdict == Verdict::InterfaceEndpoint {
         findings.push(Finding {
             code: "interface_endpoint_dns",
@@ -965,7 +995,13 @@ fn bucket_policy_verdict(
         }
     }
     if status == Status::Pass {
-        let v = policy_check(decisions_out, "the bucket policy");
+        // A bucket policy need not allow (IAM may): its implicit denies say nothing.
+        let relevant: Vec<ActionDecision> = decisions_out
+            .iter()
+            .filter(|d| d.decision != Decision::ImplicitDeny)
+            .cloned()
+            .collect();
+        let v = policy_check(&relevant, "the bucket policy");
         // A bucket policy needs no Allow (IAM may grant it): only an explicit deny fails.
         if decisions_out
             .iter()

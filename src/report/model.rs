@@ -299,7 +299,9 @@ impl Report {
                     decisions_detail(a.path.vpc_endpoint_id.as_deref(), &a.endpoint_decisions),
                 ));
                 let mut bp = decisions_detail(None, &a.bucket_decisions);
-                if let Some(b) = &t.bucket_policy {
+                if let Some(b) = &t.bucket_policy
+                    && b.error.is_none()
+                {
                     bp.insert("has_policy".into(), json!(b.policy.is_some()));
                 }
                 all.push(path_check("bucket_policy", &a.bucket_policy, bp));

@@ -407,39 +407,44 @@ impl Probe {
     }
 
     /// Run, failing the test if the binary is still running after 60 s.
-    pub fn run(mut self) -> Run {
-        let t0 = Instant::now();
-        let out_dir = tempfile::tempdir().expect("tempdir");
-        let out_path = out_dir.path().join("stdout");
-        let err_path = out_dir.path().join("stderr");
-        let mut child = self
-            .cmd
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .expect("spawn vpce-probe");
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
-                break s;
-            }
-            if t0.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                panic!("vpce-probe hung for 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let elapsed = t0.elapsed();
-        let stderr = std::fs::read_to_string(&err_path).unwrap();
-        assert!(
-            !stderr.contains("panicked"),
-            "vpce-probe panicked:\n{stderr}"
-        );
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&out_path).unwrap(),
-            stderr,
-            elapsed,
+    pub fn run(self) -> Run {
+        run_bounded(self.cmd)
+    }
+}
+
+/// Run a command that ends in vpce-probe, capturing its output; fail the test if it is still
+/// running after 60 s or if it panicked.
+pub fn run_bounded(mut cmd: Command) -> Run {
+    let t0 = Instant::now();
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out_path = out_dir.path().join("stdout");
+    let err_path = out_dir.path().join("stderr");
+    let mut child = cmd
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("spawn vpce-probe");
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
         }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("vpce-probe hung for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = t0.elapsed();
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert!(
+        !stderr.contains("panicked"),
+        "vpce-probe panicked:\n{stderr}"
+    );
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: std::fs::read_to_string(&out_path).unwrap(),
+        stderr,
+        elapsed,
     }
 }
 

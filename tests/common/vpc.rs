@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, VpcEndpointType};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use super::{Run, repo};
+use super::{Run, repo, run_bounded};
 
 fn sim_script() -> PathBuf {
     repo().join("tests/sim/vpc.sh")
@@ -290,51 +290,24 @@ impl SimVpc {
 
     /// Run `vpce-probe ARGS…` on the simulated instance: real names, HTTPS, IMDS credentials.
     pub fn probe(&self, args: &[&str]) -> Run {
-        let t0 = Instant::now();
         let home = tempfile::tempdir().unwrap();
-        let out_dir = tempfile::tempdir().unwrap();
-        let (o, e) = (out_dir.path().join("out"), out_dir.path().join("err"));
-        let mut child = Command::new(sim_script())
-            .args([
-                "exec",
-                &self.name,
-                self.dir(),
-                "--",
-                env!("CARGO_BIN_EXE_vpce-probe"),
-            ])
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1")
-            .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
-            .env("VPCE_PROBE_STATE_DIR", self.state.path())
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&o).unwrap())
-            .stderr(std::fs::File::create(&e).unwrap())
-            .spawn()
-            .expect("vpc.sh exec");
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if t0.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                panic!("vpce-probe hung in the sim for 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let stderr = std::fs::read_to_string(&e).unwrap();
-        assert!(
-            !stderr.contains("panicked"),
-            "vpce-probe panicked:\n{stderr}"
-        );
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&o).unwrap(),
-            stderr,
-            elapsed: t0.elapsed(),
-        }
+        let mut cmd = Command::new(sim_script());
+        cmd.args([
+            "exec",
+            &self.name,
+            self.dir(),
+            "--",
+            env!("CARGO_BIN_EXE_vpce-probe"),
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
+        .env("VPCE_PROBE_STATE_DIR", self.state.path())
+        .stdin(Stdio::null());
+        run_bounded(cmd)
     }
 }
 
