@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: start a local emulated AWS (moto_server for S3 and the
-# project's IMDSv2 emulator for the instance), create a bucket, and run the probe against it —
-# once healthy (human report), once as JSON, once against a bucket whose policy denies writes.
+# The main job on an embedded default: the probe against a local emulated AWS it starts itself.
+#
+# As root with `ip netns` (a fresh machine of this kind, CI): a simulated VPC (tests/sim/vpc.sh:
+# network namespaces, the VPC's DNS answering the real AWS names, moto over HTTPS at prefix-list
+# addresses, IMDS at 169.254.169.254). The demo builds a VPC with an S3 gateway endpoint and runs
+# the probe on the "instance" — healthy (human report), as JSON, then after removing the
+# endpoint's route from the subnet's route table (exit 1, findings name the route table).
+# Otherwise (not root): a plain local moto_server and the IMDS emulator, where the path verdict is
+# `unknown` (no VPC), with a bucket whose policy denies writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VPCE_PROBE_VENV:-.venv}"
 BIN="${VPCE_PROBE_BIN:-target/x86_64-unknown-linux-gnu/release/vpce-probe}"
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 && [ "${VPCE_PROBE_DEMO:-vpc}" = vpc ]; then
+  exec scripts/demo-vpc.sh
+fi
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

@@ -946,7 +946,7 @@ fn bucket_policy_verdict(
             let through = match &used_vpce {
                 Some(u) => format!("traffic uses {u}"),
                 None => format!(
-                    "traffic goes {}",
+                    "traffic goes through the {}",
                     verdict_name(path.verdict).replace('_', " ")
                 ),
             };
