@@ -34,6 +34,36 @@ pub struct Cli {
 pub enum Command {
     /// Probe one or more buckets and report what works, with evidence.
     Check(CheckArgs),
+    /// Print the least-privilege IAM policy (JSON) that `check` needs for these buckets,
+    /// ready for `aws iam put-role-policy --policy-document file://policy.json`.
+    IamPolicy(IamPolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Bucket the probe will check (repeat for several).
+    #[arg(short, long = "bucket", value_name = "NAME", required = true)]
+    pub buckets: Vec<String>,
+
+    /// The probe's key prefix (as `check --prefix`).
+    #[arg(long, value_name = "PFX", default_value = ".vpce-probe/")]
+    pub prefix: String,
+
+    /// For `check --read-only`: no write or delete permissions.
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// For `check --key KEY`: read access to that object.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Leave out the EC2 reads of the path analysis (the path verdict is then unknown).
+    #[arg(long)]
+    pub no_path_evidence: bool,
+
+    /// Leave out s3:GetBucketPolicy (the bucket_policy check is then skipped).
+    #[arg(long)]
+    pub no_bucket_policy: bool,
 }
 
 /// Log format.

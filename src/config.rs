@@ -129,6 +129,29 @@ impl Config {
     }
 }
 
+/// Validate `iam-policy` arguments into the policy's input.
+pub fn iam_policy_input(
+    a: crate::cli::IamPolicyArgs,
+) -> Result<crate::iam_policy::PolicyInput, ConfigError> {
+    for b in &a.buckets {
+        validate_bucket_name(b)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut buckets = a.buckets.clone();
+    buckets.retain(|b| seen.insert(b.clone()));
+    if let Some(k) = &a.key {
+        validate_key(k)?;
+    }
+    Ok(crate::iam_policy::PolicyInput {
+        buckets,
+        prefix: normalize_prefix(&a.prefix)?,
+        read_only: a.read_only,
+        key: a.key,
+        path_evidence: !a.no_path_evidence,
+        bucket_policy: !a.no_bucket_policy,
+    })
+}
+
 /// Parse a positive number of seconds (decimals allowed) within `[min, max]`.
 pub fn parse_secs(flag: &str, s: &str, min: f64, max: f64) -> Result<Duration, ConfigError> {
     let v: f64 = s
@@ -197,7 +220,7 @@ pub fn validate_region(r: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn normalize_prefix(p: &str) -> Result<String, ConfigError> {
+pub fn normalize_prefix(p: &str) -> Result<String, ConfigError> {
     if p.is_empty() || p == "/" {
         return err("--prefix: must not be empty: the put probe writes only under its own prefix");
     }
@@ -217,7 +240,7 @@ fn normalize_prefix(p: &str) -> Result<String, ConfigError> {
     })
 }
 
-fn validate_key(k: &str) -> Result<(), ConfigError> {
+pub fn validate_key(k: &str) -> Result<(), ConfigError> {
     if k.is_empty() {
         return err("--key: must not be empty");
     }

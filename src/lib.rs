@@ -9,6 +9,7 @@ pub mod context;
 pub mod deadline;
 pub mod diagnose;
 pub mod evidence;
+pub mod iam_policy;
 pub mod net;
 pub mod probe;
 pub mod report;

@@ -59,6 +59,21 @@ fn main() -> ExitCode {
             };
             ExitCode::from(check(&cfg))
         }
+        Command::IamPolicy(args) => match vpce_probe::config::iam_policy_input(args) {
+            Ok(input) => {
+                let doc = vpce_probe::iam_policy::policy(&input);
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                let mut out = std::io::stdout().lock();
+                match writeln!(out, "{text}").and_then(|_| out.flush()) {
+                    Ok(()) => ExitCode::from(EXIT_OK),
+                    Err(_) => ExitCode::from(EXIT_OUTPUT),
+                }
+            }
+            Err(e) => {
+                eprintln!("vpce-probe: error: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
     }
 }
 

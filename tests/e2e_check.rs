@@ -849,3 +849,121 @@ async fn ec2_api_unreachable_falls_back_to_published_ip_ranges() {
     assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// Create an IAM user in moto with `policy` as its only (inline) policy, then turn on moto's
+/// IAM enforcement; returns the user's access key.
+fn iam_user_with_policy(moto: &Moto, policy: &str) -> (String, String) {
+    let script = r#"
+import sys, boto3, urllib.request
+url, policy = sys.argv[1], sys.stdin.read()
+iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="admin", aws_secret_access_key="admin")
+iam.create_user(UserName="prober")
+iam.put_user_policy(UserName="prober", PolicyName="vpce-probe", PolicyDocument=policy)
+k = iam.create_access_key(UserName="prober")["AccessKey"]
+req = urllib.request.Request(url + "/moto-api/reset-auth", data=b"0", method="POST",
+                             headers={"Content-Type": "text/plain"})
+urllib.request.urlopen(req).read()
+print(k["AccessKeyId"], k["SecretAccessKey"])
+"#;
+    let mut child = std::process::Command::new(venv().join("bin/python"))
+        .args(["-c", script, &moto.url()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(policy.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut it = text.split_whitespace();
+    (
+        it.next().unwrap().to_string(),
+        it.next().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_printed_iam_policy_is_sufficient_and_minimal() {
+    for (read_only_policy, want_ok) in [(false, true), (true, false)] {
+        let moto = Moto::start();
+        let imds = Imds::start(json!({})); // context only: credentials are the IAM user's
+        make_bucket(&moto, "iam-bucket").await;
+        let mut args = vec!["iam-policy", "--bucket", "iam-bucket"];
+        if read_only_policy {
+            args.push("--read-only");
+        }
+        let printed = Probe::new().args(&args).run();
+        assert_eq!(printed.code, 0, "{}", printed.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
+        assert_eq!(doc["Version"], "2012-10-17");
+        // moto authorises HEAD bucket as `s3:HeadBucket`, an action AWS does not have (AWS
+        // checks s3:ListBucket, which the printed policy grants): alias it for moto only.
+        let mut for_moto = doc.clone();
+        let mut alias = doc["Statement"][0].clone();
+        alias["Sid"] = json!("MotoHeadBucketAlias");
+        alias["Action"] = json!(["s3:HeadBucket"]);
+        for_moto["Statement"].as_array_mut().unwrap().push(alias);
+        let (akid, secret) = iam_user_with_policy(&moto, &for_moto.to_string());
+        let run = Probe::new()
+            .moto(&moto)
+            .imds(&imds)
+            .env("AWS_ACCESS_KEY_ID", &akid)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .args(["check", "--bucket", "iam-bucket", "--output", "json"])
+            .run();
+        let r = run.json();
+        let statuses: Vec<(String, String)> = r["targets"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().into(),
+                    c["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        for name in ["s3_head_bucket", "s3_list"] {
+            assert_eq!(check(&r, 0, name)["status"], "pass", "{name}: {statuses:?}");
+        }
+        // the EC2 reads were allowed: the prefix list came from the EC2 API
+        assert_eq!(
+            run_check(&r, "prefix_list")["detail"]["source"],
+            "ec2",
+            "{statuses:?}"
+        );
+        assert_eq!(check(&r, 0, "bucket_policy")["detail"]["has_policy"], false);
+        if want_ok {
+            for name in ["s3_put", "s3_get", "s3_delete"] {
+                assert_eq!(check(&r, 0, name)["status"], "pass", "{name}: {statuses:?}");
+            }
+        } else {
+            // a read-only policy really withholds the write: minimal, not generous
+            let put = check(&r, 0, "s3_put");
+            assert_eq!(put["status"], "fail", "{put}");
+            assert_eq!(put["error"]["http_status"], 403);
+            assert_eq!(run.code, 1);
+        }
+    }
+}
+
+#[test]
+fn iam_policy_rejects_bad_input() {
+    let run = Probe::new()
+        .args(["iam-policy", "--bucket", "Bad_Name"])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("invalid bucket name"), "{}", run.stderr);
+}

@@ -1,0 +1,182 @@
+//! `vpce-probe iam-policy`: the least-privilege IAM policy for what `check` really calls —
+//! S3 actions on exactly the probed buckets and prefixes, read-only EC2 `Describe*`/`Get*` for
+//! the path evidence — ready for `aws iam put-role-policy`. Pure: no I/O.
+
+use serde_json::{Value, json};
+
+/// What the policy must cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInput {
+    pub buckets: Vec<String>,
+    /// Always ends with `/`.
+    pub prefix: String,
+    pub read_only: bool,
+    /// `--key`: an existing object the probe reads.
+    pub key: Option<String>,
+    /// Include the EC2 reads of the path analysis.
+    pub path_evidence: bool,
+    /// Include `s3:GetBucketPolicy` (the `bucket_policy` check).
+    pub bucket_policy: bool,
+}
+
+/// The policy document.
+pub fn policy(input: &PolicyInput) -> Value {
+    let bucket_arns: Vec<String> = input
+        .buckets
+        .iter()
+        .map(|b| format!("arn:aws:s3:::{b}"))
+        .collect();
+    let mut statements = vec![json!({
+        "Sid": "VpceProbeBucket",
+        "Effect": "Allow",
+        // HeadBucket and ListObjectsV2 are both authorised by s3:ListBucket.
+        "Action": ["s3:ListBucket"],
+        "Resource": bucket_arns,
+    })];
+    if input.bucket_policy {
+        statements.push(json!({
+            "Sid": "VpceProbeBucketPolicy",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketPolicy"],
+            "Resource": bucket_arns,
+        }));
+    }
+    if !input.read_only {
+        let objects: Vec<String> = input
+            .buckets
+            .iter()
+            .map(|b| format!("arn:aws:s3:::{b}/{}*", input.prefix))
+            .collect();
+        statements.push(json!({
+            "Sid": "VpceProbeObject",
+            "Effect": "Allow",
+            // DeleteObjectVersion: the exact version written, on versioned buckets.
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": objects,
+        }));
+    }
+    if let Some(k) = &input.key {
+        let keys: Vec<String> = input
+            .buckets
+            .iter()
+            .map(|b| format!("arn:aws:s3:::{b}/{k}"))
+            .collect();
+        statements.push(json!({
+            "Sid": "VpceProbeReadKey",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": keys,
+        }));
+    }
+    if input.path_evidence {
+        statements.push(json!({
+            "Sid": "VpceProbePathEvidence",
+            "Effect": "Allow",
+            // These EC2 read actions support no resource-level permissions.
+            "Action": [
+                "ec2:DescribeManagedPrefixLists",
+                "ec2:GetManagedPrefixListEntries",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeVpcEndpoints",
+            ],
+            "Resource": "*",
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::policy::{Decision, Policy, Request, evaluate};
+
+    fn input() -> PolicyInput {
+        PolicyInput {
+            buckets: vec!["b1".into(), "b2".into()],
+            prefix: ".vpce-probe/".into(),
+            read_only: false,
+            key: None,
+            path_evidence: true,
+            bucket_policy: true,
+        }
+    }
+
+    fn decide(p: &Value, action: &str, resource: &str) -> Decision {
+        let p = Policy::parse(&p.to_string()).unwrap();
+        evaluate(&p, &Request::new(action, resource)).decision
+    }
+
+    #[test]
+    fn allows_exactly_what_check_does() {
+        let p = policy(&input());
+        for (action, resource, want) in [
+            ("s3:ListBucket", "arn:aws:s3:::b1", Decision::Allow),
+            ("s3:ListBucket", "arn:aws:s3:::b2", Decision::Allow),
+            (
+                "s3:ListBucket",
+                "arn:aws:s3:::other",
+                Decision::ImplicitDeny,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::b1/.vpce-probe/i-1/run",
+                Decision::Allow,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::b1/data/file",
+                Decision::ImplicitDeny,
+            ),
+            (
+                "s3:GetObject",
+                "arn:aws:s3:::b2/.vpce-probe/h/run",
+                Decision::Allow,
+            ),
+            (
+                "s3:DeleteObject",
+                "arn:aws:s3:::b1/.vpce-probe/x",
+                Decision::Allow,
+            ),
+            (
+                "s3:DeleteObject",
+                "arn:aws:s3:::b1/precious",
+                Decision::ImplicitDeny,
+            ),
+            ("s3:GetBucketPolicy", "arn:aws:s3:::b1", Decision::Allow),
+            (
+                "s3:PutBucketPolicy",
+                "arn:aws:s3:::b1",
+                Decision::ImplicitDeny,
+            ),
+            ("ec2:DescribeRouteTables", "*", Decision::Allow),
+            ("ec2:CreateRoute", "*", Decision::ImplicitDeny),
+        ] {
+            assert_eq!(decide(&p, action, resource), want, "{action} {resource}");
+        }
+    }
+
+    #[test]
+    fn read_only_and_key() {
+        let mut i = input();
+        i.read_only = true;
+        i.key = Some("reports/today.csv".into());
+        i.path_evidence = false;
+        let p = policy(&i);
+        assert_eq!(
+            decide(&p, "s3:PutObject", "arn:aws:s3:::b1/.vpce-probe/x"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::b1/reports/today.csv"),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::b1/reports/other.csv"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&p, "ec2:DescribeRouteTables", "*"),
+            Decision::ImplicitDeny
+        );
+    }
+}
