@@ -80,6 +80,8 @@ pub enum OutputFormat {
     Human,
     /// The JSON report (schema vpce-probe/report/v1, see docs/report-schema.md).
     Json,
+    /// Prometheus text exposition (node_exporter textfile collector).
+    Prometheus,
 }
 
 /// A path verdict to expect (`--expect-path`).
@@ -172,6 +174,11 @@ pub struct CheckArgs {
     /// With `deny` met, the denials themselves pass.
     #[arg(long, value_enum, value_name = "ACCESS")]
     pub expect_access: Option<ExpectAccess>,
+
+    /// Also write the Prometheus exposition to this file, atomically (for node_exporter's
+    /// textfile collector), whatever --output is.
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_textfile: Option<std::path::PathBuf>,
 
     /// Colour in the human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

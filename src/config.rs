@@ -29,6 +29,8 @@ pub struct Config {
     pub run_id: Option<String>,
     /// `--expect-path`, `--expect-access`.
     pub expect: Expectations,
+    /// `--prometheus-textfile`.
+    pub prometheus_textfile: Option<std::path::PathBuf>,
     /// `--dns-server`: ask this server instead of `/etc/resolv.conf`'s.
     pub dns_server: Option<std::net::SocketAddr>,
     /// `AWS_CA_BUNDLE`: extra trusted CA certificates (PEM), read and checked at load.
@@ -107,7 +109,21 @@ impl Config {
                 ExpectAccess::Deny => Access::Deny,
             }),
         };
+        if let Some(p) = &a.prometheus_textfile {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            if !dir.is_dir() {
+                return err(format!(
+                    "--prometheus-textfile {}: directory {} does not exist",
+                    p.display(),
+                    dir.display()
+                ));
+            }
+        }
         Ok(Self {
+            prometheus_textfile: a.prometheus_textfile.clone(),
             expect,
             dns_server,
             ca_bundle,

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 
 use vpce_probe::cli::{Cli, ColorChoice, Command, LogFormat, OutputFormat};
 use vpce_probe::config::Config;
-use vpce_probe::report::{human, json, model::Report};
+use vpce_probe::report::{human, json, model::Report, prometheus};
 use vpce_probe::{diagnose, probe};
 
 /// Every check passed.
@@ -104,6 +104,7 @@ fn check(cfg: &Config) -> u8 {
     let mut out = stdout.lock();
     let written = match cfg.output {
         OutputFormat::Json => json::render(&report, &mut out),
+        OutputFormat::Prometheus => prometheus::render(&report, &mut out),
         OutputFormat::Human => {
             let color = match cfg.color {
                 ColorChoice::Always => true,
@@ -120,6 +121,12 @@ fn check(cfg: &Config) -> u8 {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("vpce-probe: error: cannot write the report: {e}");
         }
+        return EXIT_OUTPUT;
+    }
+    if let Some(path) = &cfg.prometheus_textfile
+        && let Err(e) = prometheus::write_textfile(&report, path)
+    {
+        eprintln!("vpce-probe: error: cannot write {}: {e}", path.display());
         return EXIT_OUTPUT;
     }
     if report.ok {

@@ -967,3 +967,76 @@ fn iam_policy_rejects_bad_input() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("invalid bucket name"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn prometheus_exposition_on_stdout_and_in_a_textfile() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "prom-bucket").await;
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "prom-bucket",
+            "--bucket",
+            "prom-missing",
+            "--output",
+            "prometheus",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let t = &run.stdout;
+    assert!(t.contains("vpce_probe_run_success 0\n"), "{t}");
+    assert!(
+        t.contains("vpce_probe_success{bucket=\"prom-bucket\",region=\"us-east-1\"} 1\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("vpce_probe_success{bucket=\"prom-missing\",region=\"us-east-1\"} 0\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("check=\"s3_head_bucket\",status=\"fail\"} 1\n"),
+        "{t}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vpce_probe.prom");
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args([
+            "check",
+            "--bucket",
+            "prom-bucket",
+            "--output",
+            "json",
+            "--prometheus-textfile",
+        ])
+        .arg_path(&file)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("vpce_probe_run_success 1\n"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+
+    let run = Probe::new()
+        .no_imds()
+        .args([
+            "check",
+            "--bucket",
+            "prom-bucket",
+            "--prometheus-textfile",
+            "/nonexistent/dir/x.prom",
+        ])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+}

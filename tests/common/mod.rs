@@ -406,6 +406,11 @@ impl Probe {
         self
     }
 
+    pub fn arg_path(mut self, p: &Path) -> Self {
+        self.cmd.arg(p);
+        self
+    }
+
     /// Run, failing the test if the binary is still running after 60 s.
     pub fn run(self) -> Run {
         run_bounded(self.cmd)
