@@ -114,9 +114,15 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Bucket to probe (repeat for several; probed concurrently).
-    #[arg(short, long = "bucket", value_name = "NAME", required = true)]
+    /// Bucket to probe (repeat for several; probed concurrently). Replaces the config file's
+    /// [[target]] list.
+    #[arg(short, long = "bucket", value_name = "NAME")]
     pub buckets: Vec<String>,
+
+    /// Config file (TOML); flags override its values [default: /etc/vpce-probe/config.toml
+    /// when it exists].
+    #[arg(short, long, value_name = "FILE", env = "VPCE_PROBE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
 
     /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, then IMDS).
     #[arg(long, value_name = "REGION")]
@@ -126,9 +132,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
 
-    /// Key prefix under which the put probe writes (never outside it).
-    #[arg(long, value_name = "PFX", default_value = ".vpce-probe/")]
-    pub prefix: String,
+    /// Key prefix under which the put probe writes (never outside it) [default: .vpce-probe/].
+    #[arg(long, value_name = "PFX")]
+    pub prefix: Option<String>,
 
     /// Write nothing: no put and no delete (list, and get with --key, still run).
     #[arg(long)]
@@ -138,25 +144,25 @@ pub struct CheckArgs {
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 
-    /// Report format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Human, env = "VPCE_PROBE_OUTPUT")]
-    pub output: OutputFormat,
+    /// Report format [default: human].
+    #[arg(short, long, value_enum, env = "VPCE_PROBE_OUTPUT")]
+    pub output: Option<OutputFormat>,
 
-    /// Deadline for the whole run, in seconds; every step takes what is left of it.
-    #[arg(long, value_name = "SECS", default_value = "10")]
-    pub timeout: String,
+    /// Deadline for the whole run, in seconds; every step takes what is left of it [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<String>,
 
-    /// Deadline for opening one connection, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "3")]
-    pub connect_timeout: String,
+    /// Deadline for opening one connection, in seconds [default: 3].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<String>,
 
-    /// Deadline for one IMDS call, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "1")]
-    pub imds_timeout: String,
+    /// Deadline for one IMDS call, in seconds [default: 1].
+    #[arg(long, value_name = "SECS")]
+    pub imds_timeout: Option<String>,
 
-    /// Attempts per S3 request (1 = no retry).
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub max_attempts: u32,
+    /// Attempts per S3 request (1 = no retry) [default: 2].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
 
     /// Resolve names with this DNS server (IP or IP:PORT) instead of /etc/resolv.conf's.
     #[arg(long, value_name = "IP[:PORT]")]

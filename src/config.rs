@@ -1,23 +1,33 @@
 //! Flags and defaults merged in one place into a validated [`Config`]; every mistake is a
 //! [`ConfigError`] with one clear line, which `main` turns into exit code 2.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use crate::cli::{CheckArgs, ColorChoice, ExpectAccess, ExpectPath, OutputFormat};
 use crate::diagnose::path::Verdict;
 use crate::diagnose::{Access, Expectations};
 
-/// A validated run configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub buckets: Vec<String>,
-    /// `--region`; the rest of the region chain is resolved at run time.
-    pub region: Option<String>,
-    pub profile: Option<String>,
+/// What to probe in one bucket, with its own expectations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetConfig {
+    pub bucket: String,
     /// Always ends with `/`.
     pub prefix: String,
     pub read_only: bool,
     pub key: Option<String>,
+    pub expect: Expectations,
+}
+
+/// A validated run configuration: built-in defaults, then the config file, then flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub targets: Vec<TargetConfig>,
+    /// The region if configured; the rest of the region chain is resolved at run time.
+    pub region: Option<String>,
+    pub profile: Option<String>,
     pub output: OutputFormat,
     pub color: ColorChoice,
     pub timeout: Duration,
@@ -25,17 +35,22 @@ pub struct Config {
     pub imds_timeout: Duration,
     pub max_attempts: u32,
     pub path_style: bool,
+    /// How many buckets are probed at once.
+    pub concurrency: usize,
     /// `VPCE_PROBE_RUN_ID`, validated; else generated at run time.
     pub run_id: Option<String>,
-    /// `--expect-path`, `--expect-access`.
-    pub expect: Expectations,
     /// `--prometheus-textfile`.
-    pub prometheus_textfile: Option<std::path::PathBuf>,
+    pub prometheus_textfile: Option<PathBuf>,
     /// `--dns-server`: ask this server instead of `/etc/resolv.conf`'s.
     pub dns_server: Option<std::net::SocketAddr>,
     /// `AWS_CA_BUNDLE`: extra trusted CA certificates (PEM), read and checked at load.
     pub ca_bundle: Option<Vec<u8>>,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
 }
+
+/// The default config file, read when it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/vpce-probe/config.toml";
 
 /// A configuration mistake: what is wrong and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,95 +68,347 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
 
-impl Config {
-    /// Validate `check` arguments (plus `VPCE_PROBE_RUN_ID` from the environment).
-    pub fn from_check_args(a: CheckArgs) -> Result<Self, ConfigError> {
-        for b in &a.buckets {
-            validate_bucket_name(b)?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        let mut buckets = a.buckets.clone();
-        buckets.retain(|b| seen.insert(b.clone()));
-        if let Some(r) = &a.region {
-            validate_region(r)?;
-        }
-        if let Some(p) = &a.profile
-            && p.trim().is_empty()
-        {
-            return err("--profile: the profile name is empty");
-        }
-        let prefix = normalize_prefix(&a.prefix)?;
-        if let Some(k) = &a.key {
-            validate_key(k)?;
-        }
-        let timeout = parse_secs("--timeout", &a.timeout, 0.1, 3600.0)?;
-        let connect_timeout = parse_secs("--connect-timeout", &a.connect_timeout, 0.01, 600.0)?;
-        let imds_timeout = parse_secs("--imds-timeout", &a.imds_timeout, 0.01, 60.0)?;
-        if !(1..=10).contains(&a.max_attempts) {
+/// The config file (TOML), as written; every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    region: Option<String>,
+    profile: Option<String>,
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    imds_timeout: Option<f64>,
+    max_attempts: Option<u32>,
+    dns_server: Option<String>,
+    path_style: Option<bool>,
+    output: Option<String>,
+    prometheus_textfile: Option<PathBuf>,
+    concurrency: Option<usize>,
+    /// Defaults for every `[[target]]`.
+    defaults: Option<FileTarget>,
+    #[serde(default, rename = "target")]
+    targets: Vec<FileTarget>,
+}
+
+/// One `[[target]]` (or `[defaults]`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTarget {
+    bucket: Option<String>,
+    prefix: Option<String>,
+    read_only: Option<bool>,
+    key: Option<String>,
+    expect_path: Option<String>,
+    expect_access: Option<String>,
+}
+
+/// Read and parse a config file; errors name the file, the line and the key.
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+    parse_file(&text).map_err(|m| ConfigError(format!("{}:{m}", path.display())))
+}
+
+/// Parse config text; the error starts with the line number.
+pub fn parse_file(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        format!("{line}: {}", e.message().trim())
+    })
+}
+
+fn expect_path(s: &str, at: &str) -> Result<Verdict, ConfigError> {
+    Ok(match s {
+        "gateway_endpoint" => Verdict::GatewayEndpoint,
+        "interface_endpoint" => Verdict::InterfaceEndpoint,
+        "internet_gateway" => Verdict::InternetGateway,
+        "nat_gateway" => Verdict::NatGateway,
+        "other" => Verdict::Other,
+        "no_route" => Verdict::NoRoute,
+        _ => {
             return err(format!(
-                "--max-attempts: {} is out of range (1 to 10)",
-                a.max_attempts
+                "{at}expect_path: '{s}' is not one of gateway_endpoint, interface_endpoint, internet_gateway, nat_gateway, other, no_route"
             ));
         }
-        let run_id = match std::env::var("VPCE_PROBE_RUN_ID") {
-            Ok(id) if !id.is_empty() => Some(validate_run_id(&id)?),
-            _ => None,
+    })
+}
+
+fn expect_access(s: &str, at: &str) -> Result<Access, ConfigError> {
+    match s {
+        "allow" => Ok(Access::Allow),
+        "deny" => Ok(Access::Deny),
+        _ => err(format!("{at}expect_access: '{s}' is not allow or deny")),
+    }
+}
+
+impl Config {
+    /// Merge built-in defaults, the config file (`--config`, else the default file if it
+    /// exists) and `check` flags (which win), and validate the result. `VPCE_PROBE_RUN_ID`
+    /// and `AWS_CA_BUNDLE` come from the environment.
+    pub fn from_check_args(a: CheckArgs) -> Result<Self, ConfigError> {
+        let (file, config_file) = match &a.config {
+            Some(p) => (read_file(p)?, Some(p.clone())),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => (
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+                Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+            ),
+            None => (FileConfig::default(), None),
         };
-        let ca_bundle = match std::env::var_os("AWS_CA_BUNDLE") {
-            Some(p) if !p.is_empty() => Some(read_ca_bundle(std::path::Path::new(&p))?),
-            _ => None,
+        let src = |flag: &str, key: &str| match &config_file {
+            Some(p) => format!("{flag} (or {} key {key})", p.display()),
+            None => flag.to_string(),
         };
-        let dns_server = match &a.dns_server {
-            Some(s) => Some(parse_dns_server(s)?),
-            None => None,
+        // Where a file value sits, for error messages: "FILE: key".
+        let in_file = |key: &str| -> String {
+            match &config_file {
+                Some(p) => format!("{}: {key}", p.display()),
+                None => key.to_string(),
+            }
         };
-        let expect = Expectations {
-            path: a.expect_path.map(|p| match p {
-                ExpectPath::GatewayEndpoint => Verdict::GatewayEndpoint,
-                ExpectPath::InterfaceEndpoint => Verdict::InterfaceEndpoint,
-                ExpectPath::InternetGateway => Verdict::InternetGateway,
-                ExpectPath::NatGateway => Verdict::NatGateway,
-                ExpectPath::Other => Verdict::Other,
-                ExpectPath::NoRoute => Verdict::NoRoute,
-            }),
-            access: a.expect_access.map(|x| match x {
-                ExpectAccess::Allow => Access::Allow,
-                ExpectAccess::Deny => Access::Deny,
-            }),
+
+        // Run-wide settings: flag, else file, else built-in.
+        let region = a.region.clone().or(file.region.clone());
+        if let Some(r) = &region {
+            validate_region(r).map_err(|e| match a.region {
+                Some(_) => e,
+                None => ConfigError(format!("{}: {e}", in_file("region"))),
+            })?;
+        }
+        let profile = a.profile.clone().or(file.profile.clone());
+        if let Some(p) = &profile
+            && p.trim().is_empty()
+        {
+            return err(format!(
+                "{}: the profile name is empty",
+                src("--profile", "profile")
+            ));
+        }
+        let secs = |flag: &str,
+                    key: &str,
+                    cli: &Option<String>,
+                    file: Option<f64>,
+                    default: f64,
+                    min: f64,
+                    max: f64|
+         -> Result<Duration, ConfigError> {
+            match (cli, file) {
+                (Some(v), _) => parse_secs(flag, v, min, max),
+                (None, Some(v)) => parse_secs(&in_file(key), &v.to_string(), min, max),
+                (None, None) => Ok(Duration::from_secs_f64(default)),
+            }
         };
-        if let Some(p) = &a.prometheus_textfile {
+        let timeout = secs(
+            "--timeout",
+            "timeout",
+            &a.timeout,
+            file.timeout,
+            10.0,
+            0.1,
+            3600.0,
+        )?;
+        let connect_timeout = secs(
+            "--connect-timeout",
+            "connect_timeout",
+            &a.connect_timeout,
+            file.connect_timeout,
+            3.0,
+            0.01,
+            600.0,
+        )?;
+        let imds_timeout = secs(
+            "--imds-timeout",
+            "imds_timeout",
+            &a.imds_timeout,
+            file.imds_timeout,
+            1.0,
+            0.01,
+            60.0,
+        )?;
+        let max_attempts = a.max_attempts.or(file.max_attempts).unwrap_or(2);
+        if !(1..=10).contains(&max_attempts) {
+            return err(format!(
+                "{}: {max_attempts} is out of range (1 to 10)",
+                src("--max-attempts", "max_attempts")
+            ));
+        }
+        let concurrency = file.concurrency.unwrap_or(4);
+        if !(1..=64).contains(&concurrency) {
+            return err(format!(
+                "{}: {concurrency} is out of range (1 to 64)",
+                in_file("concurrency")
+            ));
+        }
+        let dns_server = match (&a.dns_server, &file.dns_server) {
+            (Some(s), _) => Some(parse_dns_server(s)?),
+            (None, Some(s)) => Some(
+                parse_dns_server(s)
+                    .map_err(|e| ConfigError(format!("{}: {e}", in_file("dns_server"))))?,
+            ),
+            (None, None) => None,
+        };
+        let output = match (a.output, &file.output) {
+            (Some(o), _) => o,
+            (None, Some(o)) => match o.as_str() {
+                "human" => OutputFormat::Human,
+                "json" => OutputFormat::Json,
+                "prometheus" => OutputFormat::Prometheus,
+                _ => {
+                    return err(format!(
+                        "{}: '{o}' is not human, json or prometheus",
+                        in_file("output")
+                    ));
+                }
+            },
+            (None, None) => OutputFormat::Human,
+        };
+        let prometheus_textfile = a
+            .prometheus_textfile
+            .clone()
+            .or(file.prometheus_textfile.clone());
+        if let Some(p) = &prometheus_textfile {
             let dir = p
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
+                .unwrap_or(Path::new("."));
             if !dir.is_dir() {
                 return err(format!(
-                    "--prometheus-textfile {}: directory {} does not exist",
+                    "{} {}: directory {} does not exist",
+                    src("--prometheus-textfile", "prometheus_textfile"),
                     p.display(),
                     dir.display()
                 ));
             }
         }
+
+        // Targets: the flags' buckets, else the file's; per field, flag > target > defaults.
+        let defaults = file.defaults.clone().unwrap_or_default();
+        if defaults.bucket.is_some() {
+            return err(format!(
+                "{}: [defaults] cannot name a bucket: use [[target]]",
+                in_file("defaults")
+            ));
+        }
+        let from_flags = !a.buckets.is_empty();
+        let listed: Vec<(String, FileTarget)> = if from_flags {
+            a.buckets
+                .iter()
+                .map(|b| (b.clone(), FileTarget::default()))
+                .collect()
+        } else {
+            file.targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| match &t.bucket {
+                    Some(b) => Ok((b.clone(), t.clone())),
+                    None => err(format!(
+                        "{}: bucket is missing",
+                        in_file(&format!("target[{}]", i + 1))
+                    )),
+                })
+                .collect::<Result<_, _>>()?
+        };
+        if listed.is_empty() {
+            return err(match &config_file {
+                Some(p) => format!(
+                    "no bucket to probe: pass --bucket or add a [[target]] to {}",
+                    p.display()
+                ),
+                None => format!(
+                    "no bucket to probe: pass --bucket, or list [[target]]s in {DEFAULT_CONFIG_FILE} (or --config FILE)"
+                ),
+            });
+        }
+        let mut targets: Vec<TargetConfig> = Vec::new();
+        for (i, (bucket, t)) in listed.into_iter().enumerate() {
+            let at = if from_flags {
+                String::new()
+            } else {
+                format!("{}: ", in_file(&format!("target[{}]", i + 1)))
+            };
+            validate_bucket_name(&bucket).map_err(|e| ConfigError(format!("{at}{e}")))?;
+            if targets.iter().any(|x| x.bucket == bucket) {
+                continue;
+            }
+            let prefix = a
+                .prefix
+                .clone()
+                .or(t.prefix.clone())
+                .or(defaults.prefix.clone())
+                .unwrap_or_else(|| ".vpce-probe/".into());
+            let prefix = normalize_prefix(&prefix).map_err(|e| ConfigError(format!("{at}{e}")))?;
+            let key = a.key.clone().or(t.key.clone()).or(defaults.key.clone());
+            if let Some(k) = &key {
+                validate_key(k).map_err(|e| ConfigError(format!("{at}{e}")))?;
+            }
+            let read_only = a.read_only || t.read_only.or(defaults.read_only).unwrap_or(false);
+            let path = match a.expect_path {
+                Some(p) => Some(flag_path(p)),
+                None => match t.expect_path.as_ref().or(defaults.expect_path.as_ref()) {
+                    Some(s) => Some(expect_path(s, &at)?),
+                    None => None,
+                },
+            };
+            let access = match a.expect_access {
+                Some(ExpectAccess::Allow) => Some(Access::Allow),
+                Some(ExpectAccess::Deny) => Some(Access::Deny),
+                None => match t.expect_access.as_ref().or(defaults.expect_access.as_ref()) {
+                    Some(s) => Some(expect_access(s, &at)?),
+                    None => None,
+                },
+            };
+            targets.push(TargetConfig {
+                bucket,
+                prefix,
+                read_only,
+                key,
+                expect: Expectations { path, access },
+            });
+        }
+
+        let run_id = match std::env::var("VPCE_PROBE_RUN_ID") {
+            Ok(id) if !id.is_empty() => Some(validate_run_id(&id)?),
+            _ => None,
+        };
+        let ca_bundle = match std::env::var_os("AWS_CA_BUNDLE") {
+            Some(p) if !p.is_empty() => Some(read_ca_bundle(Path::new(&p))?),
+            _ => None,
+        };
         Ok(Self {
-            prometheus_textfile: a.prometheus_textfile.clone(),
-            expect,
-            dns_server,
-            ca_bundle,
-            buckets,
-            region: a.region,
-            profile: a.profile,
-            prefix,
-            read_only: a.read_only,
-            key: a.key,
-            output: a.output,
+            targets,
+            region,
+            profile,
+            output,
             color: a.color,
             timeout,
             connect_timeout,
             imds_timeout,
-            max_attempts: a.max_attempts,
-            path_style: a.path_style,
+            max_attempts,
+            path_style: a.path_style || file.path_style.unwrap_or(false),
+            concurrency,
             run_id,
+            prometheus_textfile,
+            dns_server,
+            ca_bundle,
+            config_file,
         })
+    }
+
+    /// The expectations of every target, in order.
+    pub fn expectations(&self) -> Vec<Expectations> {
+        self.targets.iter().map(|t| t.expect.clone()).collect()
+    }
+}
+
+fn flag_path(p: ExpectPath) -> Verdict {
+    match p {
+        ExpectPath::GatewayEndpoint => Verdict::GatewayEndpoint,
+        ExpectPath::InterfaceEndpoint => Verdict::InterfaceEndpoint,
+        ExpectPath::InternetGateway => Verdict::InternetGateway,
+        ExpectPath::NatGateway => Verdict::NatGateway,
+        ExpectPath::Other => Verdict::Other,
+        ExpectPath::NoRoute => Verdict::NoRoute,
     }
 }
 
@@ -415,5 +682,131 @@ mod tests {
         assert!(validate_run_id("20261127T101010Z-ab12").is_ok());
         assert!(validate_run_id("../etc").is_err());
         assert!(validate_run_id("a/b").is_err());
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(argv: &[&str]) -> CheckArgs {
+        let mut full = vec!["vpce-probe", "check"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Check(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    fn with_file(text: &str, argv: &[&str]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap().to_string();
+        let mut v = vec!["--config", p.as_str()];
+        v.extend_from_slice(argv);
+        Config::from_check_args(args(&v))
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../packaging/config.example.toml");
+        let cfg = with_file(text, &[]).unwrap();
+        assert_eq!(cfg.targets.len(), 2);
+        assert_eq!(cfg.targets[0].bucket, "my-data-bucket");
+        assert_eq!(cfg.targets[0].expect.path, Some(Verdict::GatewayEndpoint));
+        assert!(cfg.targets[1].read_only);
+        assert_eq!(cfg.targets[1].key.as_deref(), Some("reports/latest.csv"));
+        assert_eq!(cfg.output, OutputFormat::Json);
+        assert_eq!(cfg.concurrency, 4);
+    }
+
+    #[test]
+    fn flags_override_file_values() {
+        let text = "timeout = 20\noutput = \"json\"\n[defaults]\nread_only = false\nexpect_access = \"allow\"\n[[target]]\nbucket = \"file-bucket\"\nprefix = \"p1/\"\n";
+        let cfg = with_file(text, &[]).unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(20));
+        assert_eq!(cfg.targets[0].prefix, "p1/");
+        assert_eq!(cfg.targets[0].expect.access, Some(Access::Allow));
+        let cfg = with_file(
+            text,
+            &[
+                "--timeout",
+                "5",
+                "--output",
+                "human",
+                "--read-only",
+                "--expect-access",
+                "deny",
+                "--prefix",
+                "p2",
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(5));
+        assert_eq!(cfg.output, OutputFormat::Human);
+        assert!(cfg.targets[0].read_only);
+        assert_eq!(cfg.targets[0].prefix, "p2/");
+        assert_eq!(cfg.targets[0].expect.access, Some(Access::Deny));
+        // --bucket replaces the file's targets
+        let cfg = with_file(text, &["--bucket", "flag-bucket"]).unwrap();
+        assert_eq!(cfg.targets.len(), 1);
+        assert_eq!(cfg.targets[0].bucket, "flag-bucket");
+    }
+
+    #[test]
+    fn mistakes_name_the_file_line_and_key() {
+        for (text, needles) in [
+            ("timeout = 10\nbogus = 1\n", vec![":2:", "bogus"]),
+            (
+                "[[target]]\nbucket = \"Bad_Name\"\n",
+                vec!["target[1]", "invalid bucket name"],
+            ),
+            (
+                "[[target]]\nprefix = \"x/\"\n",
+                vec!["target[1]", "bucket is missing"],
+            ),
+            (
+                "timeout = 0\n[[target]]\nbucket = \"ok-bucket\"\n",
+                vec!["timeout", "out of range"],
+            ),
+            (
+                "[[target]]\nbucket = \"ok-bucket\"\nexpect_path = \"vpn\"\n",
+                vec!["target[1]", "expect_path", "vpn"],
+            ),
+            (
+                "output = \"yaml\"\n[[target]]\nbucket = \"ok-bucket\"\n",
+                vec!["output", "yaml"],
+            ),
+            (
+                "region = \"mars\"\n[[target]]\nbucket = \"ok-bucket\"\n",
+                vec!["region", "invalid region"],
+            ),
+            ("timeout = \"ten\"\n", vec![":1:"]),
+            ("", vec!["no bucket to probe", "[[target]]"]),
+        ] {
+            let e = with_file(text, &[]).unwrap_err().to_string();
+            assert!(e.contains("config.toml"), "{text:?}: {e}");
+            for n in needles {
+                assert!(e.contains(n), "{text:?}: {e} (wants {n})");
+            }
+            assert_eq!(e.lines().count(), 1, "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_missing_file_is_an_error() {
+        let e = Config::from_check_args(args(&[
+            "--config",
+            "/nonexistent/vpce.toml",
+            "--bucket",
+            "b-1",
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent/vpce.toml"), "{e}");
     }
 }

@@ -98,7 +98,7 @@ fn check(cfg: &Config) -> u8 {
     };
     // Background tasks (idle connections, resolver) must not hold the process past its deadline.
     rt.shutdown_background();
-    let diagnosis = diagnose::diagnose(&evidence, &cfg.expect);
+    let diagnosis = diagnose::diagnose(&evidence, &cfg.expectations());
     let report = Report::build(&evidence, &diagnosis);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

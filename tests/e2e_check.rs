@@ -1040,3 +1040,75 @@ async fn prometheus_exposition_on_stdout_and_in_a_textfile() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn config_file_targets_with_their_own_settings() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "cfg-writer").await;
+    make_bucket(&moto, "cfg-reader").await;
+    moto.s3()
+        .put_object()
+        .bucket("cfg-reader")
+        .key("reports/latest.csv")
+        .body(ByteStream::from_static(b"a,b\n"))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "output = \"json\"\ntimeout = 8\n[defaults]\nprefix = \"health/\"\n\
+         [[target]]\nbucket = \"cfg-writer\"\n\
+         [[target]]\nbucket = \"cfg-reader\"\nread_only = true\nkey = \"reports/latest.csv\"\n",
+    )
+    .unwrap();
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--config"])
+        .arg_path(&file)
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    assert_eq!(r["targets"][0]["bucket"], "cfg-writer");
+    assert_eq!(r["targets"][0]["prefix"], "health/");
+    assert_eq!(check(&r, 0, "s3_put")["status"], "pass");
+    assert!(
+        check(&r, 0, "s3_put")["detail"]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("health/")
+    );
+    assert_eq!(r["targets"][1]["bucket"], "cfg-reader");
+    assert_eq!(r["targets"][1]["read_only"], true);
+    assert_eq!(check(&r, 1, "s3_put")["detail"]["reason"], "read_only");
+    assert_eq!(
+        check(&r, 1, "s3_get")["detail"]["key"],
+        "reports/latest.csv"
+    );
+    let probe_writes: Vec<String> = writes_to(&moto, "cfg-reader")
+        .into_iter()
+        .filter(|w| w.contains("health/"))
+        .collect();
+    assert!(
+        probe_writes.is_empty(),
+        "read-only target written: {probe_writes:?}"
+    );
+
+    // a mistake in the file: exit 2, one line naming file, line and key
+    std::fs::write(&file, "timeout = 8\ntimeotu = 9\n").unwrap();
+    let run = Probe::new()
+        .no_imds()
+        .args(["check", "--config"])
+        .arg_path(&file)
+        .run();
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(":2:") && run.stderr.contains("timeotu"),
+        "{}",
+        run.stderr
+    );
+}

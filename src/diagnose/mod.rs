@@ -97,8 +97,10 @@ impl Diagnosis {
     }
 }
 
-/// Turn the evidence of a run into verdicts, judged against the user's expectations.
-pub fn diagnose(ev: &Evidence, expect: &Expectations) -> Diagnosis {
+/// Turn the evidence of a run into verdicts, each bucket judged against its expectations
+/// (`expect[i]` for `ev.targets[i]`; none when missing).
+pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
+    let none = Expectations::default();
     let mut findings = Vec::new();
 
     let imds = match (&ev.context.source, ev.context.disabled) {
@@ -133,7 +135,9 @@ pub fn diagnose(ev: &Evidence, expect: &Expectations) -> Diagnosis {
     let targets = ev
         .targets
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
+            let expect = expect.get(i).unwrap_or(&none);
             let mut a = analysis::analyse(ev, t, expect);
             let denied_as_expected =
                 expect.access == Some(Access::Deny) && a.access == Some(Access::Deny);
@@ -305,7 +309,7 @@ mod fixture_tests {
                     .pointer("/expectations/access")
                     .map(|v| serde_json::from_value(v.clone()).unwrap()),
             };
-            let dx = diagnose(&ev, &expect);
+            let dx = diagnose(&ev, std::slice::from_ref(&expect));
             let expect = &fixture["expect"];
             assert_eq!(dx.ok(), expect["ok"].as_bool().unwrap(), "{name}: ok");
             let verdict = |check: &str| -> &CheckVerdict {

@@ -202,21 +202,25 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
     };
 
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, bucket) in cfg.buckets.iter().enumerate() {
-        let probe_key = format!("{}{host}/{id}", cfg.prefix);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
+    for (i, target) in cfg.targets.iter().enumerate() {
+        let probe_key = format!("{}{host}/{id}", target.prefix);
         let spec = s3::TargetSpec {
-            bucket: bucket.clone(),
+            bucket: target.bucket.clone(),
             region: region.clone(),
-            prefix: cfg.prefix.clone(),
+            prefix: target.prefix.clone(),
             body: probe_body(&id, &probe_key),
             probe_key,
-            user_key: cfg.key.clone(),
-            read_only: cfg.read_only,
+            user_key: target.key.clone(),
+            read_only: target.read_only,
         };
         let sdk = sdk.clone();
         let path_style = cfg.path_style;
         let resolver = resolver.clone();
+        let slots = slots.clone();
         tasks.spawn(async move {
+            // bounded concurrency; the deadline still bounds the wait
+            let _slot = slots.acquire_owned().await;
             let ev = if have_creds {
                 s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
             } else {
@@ -225,7 +229,7 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
             (i, ev)
         });
     }
-    let mut targets: Vec<Option<crate::evidence::TargetEvidence>> = vec![None; cfg.buckets.len()];
+    let mut targets: Vec<Option<crate::evidence::TargetEvidence>> = vec![None; cfg.targets.len()];
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((i, ev)) => targets[i] = Some(ev),

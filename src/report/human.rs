@@ -417,7 +417,7 @@ mod tests {
     use crate::testutil::healthy_evidence;
 
     fn render_to_string(ev: &crate::evidence::Evidence, color: bool) -> String {
-        let report = Report::build(ev, &diagnose(ev, &Default::default()));
+        let report = Report::build(ev, &diagnose(ev, &[]));
         let mut buf = Vec::new();
         render(&report, &mut buf, Style { color }).unwrap();
         String::from_utf8(buf).unwrap()

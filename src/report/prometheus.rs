@@ -200,7 +200,7 @@ mod tests {
 
     fn text() -> String {
         let ev = healthy_evidence();
-        let r = Report::build(&ev, &diagnose(&ev, &Default::default()));
+        let r = Report::build(&ev, &diagnose(&ev, &[]));
         let mut buf = Vec::new();
         render(&r, &mut buf).unwrap();
         String::from_utf8(buf).unwrap()
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn textfile_is_replaced_atomically() {
         let ev = healthy_evidence();
-        let r = Report::build(&ev, &diagnose(&ev, &Default::default()));
+        let r = Report::build(&ev, &diagnose(&ev, &[]));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vpce_probe.prom");
         std::fs::write(&path, "old").unwrap();
