@@ -34,6 +34,14 @@ pub struct Cli {
 pub enum Command {
     /// Probe one or more buckets and report what works, with evidence.
     Check(CheckArgs),
+    /// Print a shell completion script (e.g. `vpce-probe completions bash >
+    /// /usr/share/bash-completion/completions/vpce-probe`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
     /// Print the least-privilege IAM policy (JSON) that `check` needs for these buckets,
     /// ready for `aws iam put-role-policy --policy-document file://policy.json`.
     IamPolicy(IamPolicyArgs),

@@ -59,6 +59,28 @@ fn main() -> ExitCode {
             };
             ExitCode::from(check(&cfg))
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut cmd, "vpce-probe", &mut out);
+            ExitCode::from(if out.flush().is_ok() {
+                EXIT_OK
+            } else {
+                EXIT_OUTPUT
+            })
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            let written = clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .and_then(|_| out.flush());
+            ExitCode::from(if written.is_ok() {
+                EXIT_OK
+            } else {
+                EXIT_OUTPUT
+            })
+        }
         Command::IamPolicy(args) => match vpce_probe::config::iam_policy_input(args) {
             Ok(input) => {
                 let doc = vpce_probe::iam_policy::policy(&input);

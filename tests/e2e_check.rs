@@ -1112,3 +1112,28 @@ async fn config_file_targets_with_their_own_settings() {
         run.stderr
     );
 }
+
+#[test]
+fn completions_and_man_page() {
+    let bash = Probe::new().args(["completions", "bash"]).run();
+    assert_eq!(bash.code, 0);
+    assert!(
+        bash.stdout.contains("--expect-path"),
+        "bash completion covers check's flags"
+    );
+    let zsh = Probe::new().args(["completions", "zsh"]).run();
+    assert!(
+        zsh.stdout.starts_with("#compdef vpce-probe"),
+        "{}",
+        &zsh.stdout[..40]
+    );
+    let man = Probe::new().args(["man"]).run();
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH vpce-probe"), "roff man page");
+    assert!(
+        man.stdout.contains("Exit codes"),
+        "the long help is in the page"
+    );
+    let bad = Probe::new().args(["completions", "tcsh"]).run();
+    assert_eq!(bad.code, 2);
+}
