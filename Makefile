@@ -6,14 +6,14 @@ CARGO_TARGET := --target $(TARGET)
 BIN_DEBUG := target/$(TARGET)/debug/vpce-probe
 BIN_RELEASE := target/$(TARGET)/release/vpce-probe
 
-.PHONY: demo test setup build release dist fmt-check clippy unit-e2e static-check clean
+.PHONY: demo test setup build release dist fmt-check clippy unit-e2e static-check units-check clean
 
 ## demo: build the static binary and run it against a local emulated AWS it starts itself
 demo: setup release
 	VPCE_PROBE_BIN=$(BIN_RELEASE) scripts/demo.sh
 
 ## test: install what is needed, then fmt, clippy, unit + end-to-end tests, static-binary check
-test: setup fmt-check clippy unit-e2e static-check
+test: setup fmt-check clippy unit-e2e static-check units-check
 
 setup:
 	scripts/setup.sh
@@ -40,6 +40,10 @@ unit-e2e:
 
 static-check: build
 	scripts/static-check.sh $(BIN_DEBUG)
+
+## units-check: systemd-analyze verify and the exposure score of systemd/*.{service,timer}
+units-check: build
+	tests/systemd/check-units.sh $(BIN_DEBUG)
 
 clean:
 	cargo clean

@@ -125,7 +125,7 @@ fn check(cfg: &Config) -> u8 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match cfg.output {
-        OutputFormat::Json => json::render(&report, &mut out),
+        OutputFormat::Json => json::render(&report, &mut out, std::io::stdout().is_terminal()),
         OutputFormat::Prometheus => prometheus::render(&report, &mut out),
         OutputFormat::Human => {
             let color = match cfg.color {

@@ -47,7 +47,12 @@ fn host_component(ctx: &ContextEvidence) -> String {
     if let Some(id) = ctx.instance.as_ref().and_then(|i| i.instance_id.clone()) {
         return id;
     }
-    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    // /proc may be hidden (systemd ProcSubset=pid): /etc/hostname is the fallback.
+    let raw = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find(|h| !h.trim().is_empty())
+        .unwrap_or_default();
     let clean: String = raw
         .trim()
         .chars()

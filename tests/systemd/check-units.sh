@@ -71,7 +71,7 @@ unit_values() {
         }' "$1"
 }
 has_section() { grep -q "^[[:space:]]*\[$2\][[:space:]]*$" "$1"; }
-usec() { systemd-analyze timespan "$1" 2>/dev/null | awk '$1 == "μs:" { print $2 }'; }
+usec() { systemd-analyze timespan "$1" 2>/dev/null | awk '$1 == "μs:" || $1 == "us:" { print $2 }'; }
 
 echo "vpce-probe systemd units ($(systemctl --version 2>/dev/null | head -n1 || echo 'systemd version unknown'))"
 echo "  binary: $bin"
