@@ -33,15 +33,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe one or more buckets and report what works, with evidence.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print a shell completion script (e.g. `vpce-probe completions bash >
     /// /usr/share/bash-completion/completions/vpce-probe`).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print a man page (roff) on stdout: vpce-probe(1), or that of a subcommand
+    /// (`vpce-probe man check` → vpce-probe-check(1)).
+    Man {
+        /// check, iam-policy, completions or man.
+        page: Option<String>,
+    },
     /// Print the least-privilege IAM policy (JSON) that `check` needs for these buckets,
     /// ready for `aws iam put-role-policy --policy-document file://policy.json`.
     IamPolicy(IamPolicyArgs),
@@ -109,6 +113,13 @@ pub enum ExpectPath {
 pub enum ExpectAccess {
     Allow,
     Deny,
+}
+
+/// A report sink (`--sink`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SinkArg {
+    CloudwatchMetrics,
+    CloudwatchLogs,
 }
 
 /// When to colour the human output.
@@ -188,6 +199,28 @@ pub struct CheckArgs {
     /// With `deny` met, the denials themselves pass.
     #[arg(long, value_enum, value_name = "ACCESS")]
     pub expect_access: Option<ExpectAccess>,
+
+    /// Also send the report to a sink (repeat for several): CloudWatch metrics (PutMetricData)
+    /// or CloudWatch Logs (one EMF event per run). A failed delivery is spooled under the state
+    /// directory and re-sent by the next run.
+    #[arg(long = "sink", value_enum, value_name = "SINK")]
+    pub sinks: Vec<SinkArg>,
+
+    /// CloudWatch namespace of the metrics [default: VpceProbe].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// CloudWatch Logs group [default: /vpce-probe]; created if missing (when allowed).
+    #[arg(long, value_name = "GROUP")]
+    pub log_group: Option<String>,
+
+    /// CloudWatch Logs stream [default: the instance id, else the host name].
+    #[arg(long, value_name = "STREAM")]
+    pub log_stream: Option<String>,
+
+    /// Deadline for delivering to all sinks, in seconds, after the probe's own [default: 5].
+    #[arg(long, value_name = "SECS")]
+    pub sink_timeout: Option<String>,
 
     /// Also write the Prometheus exposition to this file, atomically (for node_exporter's
     /// textfile collector), whatever --output is.

@@ -27,6 +27,8 @@ pub struct Config {
     pub targets: Vec<TargetConfig>,
     /// The region if configured; the rest of the region chain is resolved at run time.
     pub region: Option<String>,
+    /// The region came from the config file (not `--region`).
+    pub region_from_file: bool,
     pub profile: Option<String>,
     pub output: OutputFormat,
     pub color: ColorChoice,
@@ -47,6 +49,8 @@ pub struct Config {
     pub ca_bundle: Option<Vec<u8>>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// Where reports go besides stdout.
+    pub sinks: crate::sink::SinkConfig,
 }
 
 /// The default config file, read when it exists.
@@ -83,6 +87,12 @@ pub struct FileConfig {
     output: Option<String>,
     prometheus_textfile: Option<PathBuf>,
     concurrency: Option<usize>,
+    /// `["cloudwatch-metrics", "cloudwatch-logs"]`.
+    sinks: Option<Vec<String>>,
+    namespace: Option<String>,
+    log_group: Option<String>,
+    log_stream: Option<String>,
+    sink_timeout: Option<f64>,
     /// Defaults for every `[[target]]`.
     defaults: Option<FileTarget>,
     #[serde(default, rename = "target")]
@@ -367,6 +377,89 @@ impl Config {
             });
         }
 
+        // Sinks: flags replace the file's list.
+        let sink_kinds: Vec<crate::sink::SinkKind> = if !a.sinks.is_empty() {
+            a.sinks
+                .iter()
+                .map(|k| match k {
+                    crate::cli::SinkArg::CloudwatchMetrics => {
+                        crate::sink::SinkKind::CloudwatchMetrics
+                    }
+                    crate::cli::SinkArg::CloudwatchLogs => crate::sink::SinkKind::CloudwatchLogs,
+                })
+                .collect()
+        } else {
+            file.sinks
+                .iter()
+                .flatten()
+                .map(|k| match k.as_str() {
+                    "cloudwatch-metrics" => Ok(crate::sink::SinkKind::CloudwatchMetrics),
+                    "cloudwatch-logs" => Ok(crate::sink::SinkKind::CloudwatchLogs),
+                    other => err(format!(
+                        "{}: '{other}' is not cloudwatch-metrics or cloudwatch-logs",
+                        in_file("sinks")
+                    )),
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let sink_timeout = secs(
+            "--sink-timeout",
+            "sink_timeout",
+            &a.sink_timeout,
+            file.sink_timeout,
+            5.0,
+            0.1,
+            600.0,
+        )?;
+        let namespace = a
+            .namespace
+            .clone()
+            .or(file.namespace.clone())
+            .unwrap_or_else(|| "VpceProbe".into());
+        if namespace.is_empty()
+            || namespace.len() > 255
+            || namespace.starts_with(':')
+            || namespace.starts_with("AWS/")
+        {
+            return err(format!(
+                "{}: '{namespace}' is not a usable CloudWatch namespace",
+                src("--namespace", "namespace")
+            ));
+        }
+        let log_group = a
+            .log_group
+            .clone()
+            .or(file.log_group.clone())
+            .unwrap_or_else(|| "/vpce-probe".into());
+        if log_group.is_empty()
+            || log_group.len() > 512
+            || !log_group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+        {
+            return err(format!(
+                "{}: '{log_group}' is not a valid log group name",
+                src("--log-group", "log_group")
+            ));
+        }
+        let log_stream = a.log_stream.clone().or(file.log_stream.clone());
+        if let Some(st) = &log_stream
+            && (st.is_empty() || st.len() > 512 || st.contains(':') || st.contains('*'))
+        {
+            return err(format!(
+                "{}: '{st}' is not a valid log stream name",
+                src("--log-stream", "log_stream")
+            ));
+        }
+        let sinks = crate::sink::SinkConfig {
+            sinks: sink_kinds,
+            namespace,
+            log_group,
+            log_stream,
+            timeout: sink_timeout,
+            state_dir: crate::probe::prefix_list::state_dir(),
+        };
+
         let run_id = match std::env::var("VPCE_PROBE_RUN_ID") {
             Ok(id) if !id.is_empty() => Some(validate_run_id(&id)?),
             _ => None,
@@ -377,6 +470,7 @@ impl Config {
         };
         Ok(Self {
             targets,
+            region_from_file: a.region.is_none() && region.is_some(),
             region,
             profile,
             output,
@@ -392,6 +486,7 @@ impl Config {
             dns_server,
             ca_bundle,
             config_file,
+            sinks,
         })
     }
 
@@ -696,7 +791,7 @@ mod file_tests {
         let mut full = vec!["vpce-probe", "check"];
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
-            Command::Check(a) => a,
+            Command::Check(a) => *a,
             _ => unreachable!(),
         }
     }

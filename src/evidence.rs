@@ -134,6 +134,8 @@ pub struct ContextEvidence {
 #[serde(rename_all = "snake_case")]
 pub enum RegionSource {
     Flag,
+    /// The config file's `region`.
+    Config,
     Env,
     Profile,
     Imds,

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose, cli.log_format);
     match cli.command {
         Command::Check(args) => {
-            let cfg = match Config::from_check_args(args) {
+            let cfg = match Config::from_check_args(*args) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("vpce-probe: error: {e}");
@@ -61,25 +61,29 @@ fn main() -> ExitCode {
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut cmd, "vpce-probe", &mut out);
-            ExitCode::from(if out.flush().is_ok() {
-                EXIT_OK
-            } else {
-                EXIT_OUTPUT
-            })
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vpce-probe", &mut buf);
+            ExitCode::from(write_stdout(&buf))
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = std::io::stdout().lock();
-            let written = clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .and_then(|_| out.flush());
-            ExitCode::from(if written.is_ok() {
-                EXIT_OK
-            } else {
-                EXIT_OUTPUT
-            })
+        Command::Man { page } => {
+            let top = <Cli as clap::CommandFactory>::command();
+            let cmd = match page.as_deref() {
+                None => top,
+                Some(name) => match (top.find_subcommand(name), man_name(name)) {
+                    (Some(sub), Some(page)) => sub.clone().name(page),
+                    _ => {
+                        eprintln!(
+                            "vpce-probe: error: no man page '{name}' (check, iam-policy, completions, man)"
+                        );
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                },
+            };
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => ExitCode::from(write_stdout(&buf)),
+                Err(_) => ExitCode::from(EXIT_OUTPUT),
+            }
         }
         Command::IamPolicy(args) => match vpce_probe::config::iam_policy_input(args) {
             Ok(input) => {
@@ -99,6 +103,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// The man page name of a subcommand.
+fn man_name(sub: &str) -> Option<&'static str> {
+    Some(match sub {
+        "check" => "vpce-probe-check",
+        "iam-policy" => "vpce-probe-iam-policy",
+        "completions" => "vpce-probe-completions",
+        "man" => "vpce-probe-man",
+        _ => return None,
+    })
+}
+
+/// Write generated text to stdout; a closed pipe is exit 3, never a panic.
+fn write_stdout(bytes: &[u8]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_OUTPUT,
+    }
+}
+
 fn check(cfg: &Config) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -111,17 +135,23 @@ fn check(cfg: &Config) -> u8 {
             return EXIT_OUTPUT;
         }
     };
-    let evidence = match rt.block_on(probe::run(cfg)) {
-        Ok(ev) => ev,
+    let run = match rt.block_on(probe::run(cfg)) {
+        Ok(run) => run,
         Err(e) => {
             eprintln!("vpce-probe: error: {e}");
             return EXIT_USAGE;
         }
     };
+    let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
+    let mut report = Report::build(&run.evidence, &diagnosis);
+    if !cfg.sinks.sinks.is_empty() {
+        let outcomes = rt.block_on(vpce_probe::sink::deliver(
+            &run.sdk, &report, &cfg.sinks, &run.host,
+        ));
+        report.add_sink_outcomes(outcomes);
+    }
     // Background tasks (idle connections, resolver) must not hold the process past its deadline.
     rt.shutdown_background();
-    let diagnosis = diagnose::diagnose(&evidence, &cfg.expectations());
-    let report = Report::build(&evidence, &diagnosis);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match cfg.output {

@@ -1137,3 +1137,140 @@ fn completions_and_man_page() {
     let bad = Probe::new().args(["completions", "tcsh"]).run();
     assert_eq!(bad.code, 2);
 }
+
+fn cloudwatch(moto: &Moto) -> aws_sdk_cloudwatch::Client {
+    let http = vpce_probe::net::http_client(
+        vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
+        None,
+    )
+    .unwrap();
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+        .endpoint_url(moto.url())
+        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            "admin", "admin", None, None, "tests",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+fn cloudwatch_logs(moto: &Moto) -> aws_sdk_cloudwatchlogs::Client {
+    let http = vpce_probe::net::http_client(
+        vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
+        None,
+    )
+    .unwrap();
+    let conf = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+        .endpoint_url(moto.url())
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+            "admin", "admin", None, None, "tests",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+}
+
+/// How many `RunSuccess` data points moto holds.
+async fn run_success_points(moto: &Moto) -> usize {
+    let out = cloudwatch(moto)
+        .list_metrics()
+        .namespace("VpceProbe")
+        .metric_name("RunSuccess")
+        .send()
+        .await
+        .unwrap();
+    out.metrics().len()
+}
+
+#[tokio::test]
+async fn cloudwatch_sinks_deliver_and_an_outage_loses_no_report() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "cw-bucket").await;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    let probe = || {
+        Probe::new()
+            .moto(&moto)
+            .imds(&imds)
+            .env("VPCE_PROBE_STATE_DIR", &state_dir)
+            .args([
+                "check",
+                "--bucket",
+                "cw-bucket",
+                "--output",
+                "json",
+                "--sink",
+                "cloudwatch-metrics",
+                "--sink",
+                "cloudwatch-logs",
+            ])
+    };
+    // 1. both sinks deliver
+    let run = probe().run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    assert_eq!(r["sinks"][0]["sink"], "cloudwatch_metrics");
+    assert_eq!(r["sinks"][0]["ok"], true);
+    assert_eq!(r["sinks"][1]["ok"], true);
+    assert_eq!(run_success_points(&moto).await, 1);
+    let per_bucket = cloudwatch(&moto)
+        .list_metrics()
+        .namespace("VpceProbe")
+        .metric_name("ViaGatewayEndpoint")
+        .send()
+        .await
+        .unwrap();
+    let dims = per_bucket.metrics()[0].dimensions();
+    assert_eq!(dims[0].name(), Some("Bucket"));
+    assert_eq!(dims[0].value(), Some("cw-bucket"));
+    let events = cloudwatch_logs(&moto)
+        .get_log_events()
+        .log_group_name("/vpce-probe")
+        .log_stream_name("i-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap();
+    let msg: serde_json::Value =
+        serde_json::from_str(events.events()[0].message().unwrap()).unwrap();
+    assert_eq!(
+        msg["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "VpceProbe"
+    );
+    assert_eq!(
+        msg["report"]["run_id"], r["run_id"],
+        "the full report, queryable in Logs"
+    );
+
+    // 2. CloudWatch metrics unreachable: the report still reaches stdout, the run says so
+    //    (finding, exit 1) and the payload is spooled
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let run = probe().env("AWS_ENDPOINT_URL_CLOUDWATCH", &closed).run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let r = run.json();
+    let m = &r["sinks"][0];
+    assert_eq!(m["ok"], false, "{m}");
+    assert_eq!(m["spooled"], true);
+    assert_eq!(m["error"]["code"], "connection_refused");
+    assert_eq!(r["sinks"][1]["ok"], true, "the logs sink is unaffected");
+    assert!(finding_codes(&r).contains(&"sink_failed".to_string()));
+    assert_eq!(r["ok"], false);
+    assert_eq!(run_success_points(&moto).await, 1);
+
+    // 3. recovery: the next run sends the spooled report first, then its own
+    let run = probe().run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(r["sinks"][0]["resent"], 1);
+    assert_eq!(run_success_points(&moto).await, 3, "no report lost");
+    let spool = state.path().join("spool/cloudwatch_metrics");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "spool emptied"
+    );
+}

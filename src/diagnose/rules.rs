@@ -473,6 +473,7 @@ pub fn not_on_ec2(ev: &Evidence) -> Finding {
 fn region_source(ev: &Evidence) -> &'static str {
     match ev.region_source {
         crate::evidence::RegionSource::Flag => "--region",
+        crate::evidence::RegionSource::Config => "the config file",
         crate::evidence::RegionSource::Env => "the environment",
         crate::evidence::RegionSource::Profile => "the profile",
         crate::evidence::RegionSource::Imds => "IMDS",

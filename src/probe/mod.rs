@@ -78,7 +78,12 @@ async fn resolve_region(
     ctx: &ContextEvidence,
 ) -> Result<(String, RegionSource), ConfigError> {
     if let Some(r) = &cfg.region {
-        return Ok((r.clone(), RegionSource::Flag));
+        let source = if cfg.region_from_file {
+            RegionSource::Config
+        } else {
+            RegionSource::Flag
+        };
+        return Ok((r.clone(), source));
     }
     for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
         if let Ok(r) = std::env::var(var)
@@ -112,7 +117,16 @@ async fn resolve_region(
 
 /// Run every collector and return the evidence. A `ConfigError` means the run could not
 /// start (no region); every other failure is evidence.
-pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
+/// The evidence of a run, and what the sinks need to send it on.
+pub struct RunOutput {
+    pub evidence: Evidence,
+    /// The SDK configuration the probes used (credentials, region, HTTP client).
+    pub sdk: aws_config::SdkConfig,
+    /// The instance id, else the host name (default CloudWatch Logs stream).
+    pub host: String,
+}
+
+pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
@@ -247,7 +261,7 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         None => None,
     };
 
-    Ok(Evidence {
+    let evidence = Evidence {
         network,
         run_id: id,
         started_at,
@@ -258,5 +272,10 @@ pub async fn run(cfg: &Config) -> Result<Evidence, ConfigError> {
         credentials,
         targets: targets.into_iter().flatten().collect(),
         dns: resolver.answers(),
+    };
+    Ok(RunOutput {
+        evidence,
+        sdk,
+        host,
     })
 }

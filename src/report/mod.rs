@@ -1,5 +1,6 @@
 //! Reporters: each renders the one [`model::Report`] to any `W: Write`.
 
+pub mod cloudwatch;
 pub mod human;
 pub mod json;
 pub mod model;

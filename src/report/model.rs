@@ -105,6 +105,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Every DNS answer the probe's resolver gave.
     pub dns: Vec<DnsAnswer>,
+    /// What happened to each `--sink` (absent without sinks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sinks: Vec<crate::sink::SinkOutcome>,
 }
 
 fn ms(d: std::time::Duration) -> u64 {
@@ -258,6 +261,15 @@ fn prefix_list_check(ev: &Evidence, v: &CheckVerdict) -> Check {
 }
 
 impl Report {
+    /// Record what the sinks did: failures become findings and make the run not ok.
+    pub fn add_sink_outcomes(&mut self, outcomes: Vec<crate::sink::SinkOutcome>) {
+        self.findings.extend(crate::sink::findings(&outcomes));
+        if outcomes.iter().any(|o| !o.ok) {
+            self.ok = false;
+        }
+        self.sinks = outcomes;
+    }
+
     /// Build the report from the evidence and its diagnosis.
     pub fn build(ev: &Evidence, dx: &Diagnosis) -> Self {
         let started_at = aws_smithy_types::DateTime::from(ev.started_at)
@@ -366,6 +378,7 @@ impl Report {
             targets,
             findings,
             dns: ev.dns.clone(),
+            sinks: vec![],
         }
     }
 

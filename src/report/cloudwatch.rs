@@ -1,0 +1,135 @@
+//! PURE: the report as CloudWatch data — metric datums for `PutMetricData` and an Embedded
+//! Metric Format (EMF) log event carrying the whole report. No I/O (see `crate::sink`).
+//!
+//! Metrics (namespace default `VpceProbe`), dimensions kept to a sane cardinality:
+//! - `Success` (0/1) and `ViaGatewayEndpoint` (0/1), dimension `Bucket`;
+//! - `CheckLatency` (milliseconds) of every check that ran, dimensions `Bucket`, `Check`;
+//! - `RunSuccess` (0/1), no dimension.
+
+use serde_json::{Value, json};
+
+use crate::diagnose::Status;
+use crate::diagnose::path::Verdict;
+use crate::report::model::Report;
+
+/// One metric datum, SDK-independent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub name: &'static str,
+    pub value: f64,
+    /// `Count` or `Milliseconds`.
+    pub unit: &'static str,
+    pub dimensions: Vec<(&'static str, String)>,
+}
+
+/// The datums of a report.
+pub fn datums(r: &Report) -> Vec<Datum> {
+    let mut out = vec![Datum {
+        name: "RunSuccess",
+        value: f64::from(u8::from(r.ok)),
+        unit: "Count",
+        dimensions: vec![],
+    }];
+    for t in &r.targets {
+        let bucket = vec![("Bucket", t.bucket.clone())];
+        out.push(Datum {
+            name: "Success",
+            value: f64::from(u8::from(t.ok)),
+            unit: "Count",
+            dimensions: bucket.clone(),
+        });
+        out.push(Datum {
+            name: "ViaGatewayEndpoint",
+            value: f64::from(u8::from(t.path.verdict == Verdict::GatewayEndpoint)),
+            unit: "Count",
+            dimensions: bucket.clone(),
+        });
+        for c in t
+            .checks
+            .iter()
+            .filter(|c| c.status != Status::Skip && c.duration_ms > 0)
+        {
+            out.push(Datum {
+                name: "CheckLatency",
+                value: c.duration_ms as f64,
+                unit: "Milliseconds",
+                dimensions: vec![("Bucket", t.bucket.clone()), ("Check", c.name.to_string())],
+            });
+        }
+    }
+    out
+}
+
+/// The EMF log event: the full report under `report`, with the run-level metrics extracted by
+/// CloudWatch (per-bucket metrics go through the metrics sink).
+pub fn emf_event(r: &Report, namespace: &str, timestamp_ms: i64) -> Value {
+    let failed = r.all_checks().filter(|c| c.status == Status::Fail).count();
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "RunSuccess", "Unit": "Count"},
+                    {"Name": "ChecksFailed", "Unit": "Count"},
+                ],
+            }],
+        },
+        "RunSuccess": u8::from(r.ok),
+        "ChecksFailed": failed,
+        "report": r,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::diagnose;
+    use crate::testutil::healthy_evidence;
+
+    fn report() -> Report {
+        let ev = healthy_evidence();
+        Report::build(&ev, &diagnose(&ev, &[]))
+    }
+
+    #[test]
+    fn datums_of_a_healthy_run() {
+        let d = datums(&report());
+        let find = |n: &str| d.iter().filter(|x| x.name == n).collect::<Vec<_>>();
+        assert_eq!(find("RunSuccess")[0].value, 1.0);
+        assert_eq!(
+            find("Success")[0].dimensions,
+            vec![("Bucket", "fixture-bucket".to_string())]
+        );
+        assert_eq!(find("ViaGatewayEndpoint")[0].value, 1.0);
+        let lat = find("CheckLatency");
+        assert!(
+            lat.iter().any(|x| x.dimensions[1].1 == "s3_put"
+                && x.value == 7.0
+                && x.unit == "Milliseconds")
+        );
+        assert!(
+            lat.iter().all(|x| x.value > 0.0),
+            "computed checks (0 ms) are not latencies"
+        );
+    }
+
+    #[test]
+    fn emf_carries_the_report_and_declares_its_metrics() {
+        let e = emf_event(&report(), "VpceProbe", 1_700_000_000_000);
+        assert_eq!(e["_aws"]["CloudWatchMetrics"][0]["Namespace"], "VpceProbe");
+        assert_eq!(e["RunSuccess"], 1);
+        assert_eq!(e["ChecksFailed"], 0);
+        assert_eq!(e["report"]["schema"], "vpce-probe/report/v1");
+        for m in e["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(
+                e.get(m["Name"].as_str().unwrap()).is_some(),
+                "EMF metric {m} has a value"
+            );
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Sinks: where a report goes besides stdout — CloudWatch metrics (`PutMetricData`, batched)
+//! and CloudWatch Logs (one EMF event per run). A sink that fails is a finding, not a crash:
+//! the report still reaches stdout, its payload is spooled under the state directory and the
+//! next run sends it first.
+//!
+//! aws-sdk-cloudwatch is pinned to 1.99 (the last Query-protocol release, still accepted by
+//! AWS): newer releases speak Smithy RPCv2-CBOR, which the local emulator (moto) does not serve.
+
+pub mod spool;
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+
+use crate::aws::classify_sdk_error;
+use crate::diagnose::{Finding, Severity};
+use crate::evidence::{ErrorInfo, Phase};
+use crate::report::cloudwatch::{Datum, datums, emf_event};
+use crate::report::model::Report;
+use spool::Spool;
+
+/// Which sinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    CloudwatchMetrics,
+    CloudwatchLogs,
+}
+
+impl SinkKind {
+    fn name(self) -> &'static str {
+        match self {
+            SinkKind::CloudwatchMetrics => "cloudwatch_metrics",
+            SinkKind::CloudwatchLogs => "cloudwatch_logs",
+        }
+    }
+}
+
+/// Sink settings.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub sinks: Vec<SinkKind>,
+    pub namespace: String,
+    pub log_group: String,
+    /// Default: the instance id, else the host name.
+    pub log_stream: Option<String>,
+    /// Deadline for all sinks together.
+    pub timeout: Duration,
+    /// The state directory (spool), if any.
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+/// What happened to one sink.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SinkOutcome {
+    pub sink: SinkKind,
+    pub ok: bool,
+    /// Spooled payloads of earlier runs delivered now.
+    pub resent: usize,
+    /// This run's payload was spooled for the next run.
+    pub spooled: bool,
+    /// Oldest spooled payloads dropped to keep the spool bounded.
+    pub dropped: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+/// A spooled payload: what to send again.
+#[derive(Debug, serde::Deserialize, Serialize)]
+struct Payload {
+    /// For metrics: the datums' JSON; for logs: the EMF event.
+    body: serde_json::Value,
+    timestamp_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn datums_json(d: &[Datum]) -> serde_json::Value {
+    serde_json::Value::Array(
+        d.iter()
+            .map(|x| {
+                serde_json::json!({"name": x.name, "value": x.value, "unit": x.unit,
+                    "dimensions": x.dimensions.iter().map(|(k, v)| vec![k.to_string(), v.clone()]).collect::<Vec<_>>()})
+            })
+            .collect(),
+    )
+}
+
+async fn put_metrics(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    body: &serde_json::Value,
+    timestamp_ms: i64,
+) -> Result<(), ErrorInfo> {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let ts = aws_smithy_types::DateTime::from_millis(timestamp_ms);
+    let all: Vec<MetricDatum> = body
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            let dims = d["dimensions"]
+                .as_array()
+                .map(|a| a.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|kv| {
+                    Dimension::builder()
+                        .name(kv[0].as_str().unwrap_or_default())
+                        .value(kv[1].as_str().unwrap_or_default())
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            MetricDatum::builder()
+                .metric_name(d["name"].as_str().unwrap_or_default())
+                .value(d["value"].as_f64().unwrap_or_default())
+                .unit(StandardUnit::from(d["unit"].as_str().unwrap_or("None")))
+                .timestamp(ts)
+                .set_dimensions(Some(dims))
+                .build()
+        })
+        .collect();
+    // PutMetricData takes at most 1000 datums per call.
+    for chunk in all.chunks(1000) {
+        cw.put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error(&e, &Default::default()))?;
+    }
+    Ok(())
+}
+
+async fn put_log_event(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    body: &serde_json::Value,
+    timestamp_ms: i64,
+) -> Result<(), ErrorInfo> {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let event = InputLogEvent::builder()
+        .timestamp(timestamp_ms)
+        .message(body.to_string())
+        .build()
+        .map_err(|e| ErrorInfo::new(Phase::Config, "bad_log_event", e.to_string()))?;
+    let send = || {
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .log_events(event.clone())
+            .send()
+    };
+    match send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let info = classify_sdk_error(&e, &Default::default());
+            if info.code != "ResourceNotFoundException" {
+                return Err(info);
+            }
+            // Create what is missing (when allowed), then try once more.
+            let g = logs.create_log_group().log_group_name(group).send().await;
+            if let Err(e) = g {
+                let i = classify_sdk_error(&e, &Default::default());
+                if i.code != "ResourceAlreadyExistsException" {
+                    return Err(i);
+                }
+            }
+            let s = logs
+                .create_log_stream()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .send()
+                .await;
+            if let Err(e) = s {
+                let i = classify_sdk_error(&e, &Default::default());
+                if i.code != "ResourceAlreadyExistsException" {
+                    return Err(i);
+                }
+            }
+            send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify_sdk_error(&e, &Default::default()))
+        }
+    }
+}
+
+/// Deliver `report` to every configured sink, spooled payloads first; bounded by
+/// `cfg.timeout`. Never fails: each outcome says what happened.
+pub async fn deliver(
+    sdk: &SdkConfig,
+    report: &Report,
+    cfg: &SinkConfig,
+    default_stream: &str,
+) -> Vec<SinkOutcome> {
+    let mut out = Vec::new();
+    for &sink in &cfg.sinks {
+        let spool = Spool::new(cfg.state_dir.clone(), sink.name());
+        let ts = now_ms();
+        let payload = Payload {
+            body: match sink {
+                SinkKind::CloudwatchMetrics => datums_json(&datums(report)),
+                SinkKind::CloudwatchLogs => emf_event(report, &cfg.namespace, ts),
+            },
+            timestamp_ms: ts,
+        };
+        let stream = cfg
+            .log_stream
+            .clone()
+            .unwrap_or_else(|| default_stream.to_string());
+        let cw = aws_sdk_cloudwatch::Client::new(sdk);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+        let send = |p: Payload| {
+            let (cw, logs, stream) = (cw.clone(), logs.clone(), stream.clone());
+            let ns = cfg.namespace.clone();
+            let group = cfg.log_group.clone();
+            async move {
+                match sink {
+                    SinkKind::CloudwatchMetrics => {
+                        put_metrics(&cw, &ns, &p.body, p.timestamp_ms).await
+                    }
+                    SinkKind::CloudwatchLogs => {
+                        put_log_event(&logs, &group, &stream, &p.body, p.timestamp_ms).await
+                    }
+                }
+            }
+        };
+        let work = async {
+            // Earlier runs' payloads first, oldest first; stop at the first failure.
+            let mut resent = 0;
+            for path in spool.pending() {
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Ok(p) = serde_json::from_str::<Payload>(&text) else {
+                    let _ = std::fs::remove_file(&path); // unreadable: never deliverable
+                    continue;
+                };
+                send(p).await?;
+                let _ = std::fs::remove_file(&path);
+                resent += 1;
+            }
+            Ok::<usize, ErrorInfo>(resent)
+        };
+        let started = tokio::time::timeout(cfg.timeout, async {
+            let resent = work.await;
+            match resent {
+                Ok(n) => send(Payload {
+                    body: payload.body.clone(),
+                    timestamp_ms: ts,
+                })
+                .await
+                .map(|_| n),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+        let result = match started {
+            Ok(r) => r,
+            Err(_) => Err(ErrorInfo::new(
+                Phase::Connect,
+                "timeout",
+                format!(
+                    "{}: no answer within {} ms",
+                    sink.name(),
+                    cfg.timeout.as_millis()
+                ),
+            )),
+        };
+        match result {
+            Ok(resent) => out.push(SinkOutcome {
+                sink,
+                ok: true,
+                resent,
+                spooled: false,
+                dropped: 0,
+                error: None,
+            }),
+            Err(e) => {
+                let text = serde_json::to_string(&payload).unwrap_or_default();
+                let (spooled, dropped) = match spool.put(&report.run_id, &text) {
+                    Ok(d) => (true, d),
+                    Err(_) => (false, 0),
+                };
+                out.push(SinkOutcome {
+                    sink,
+                    ok: false,
+                    resent: 0,
+                    spooled,
+                    dropped,
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Findings for the sinks that failed (and spooled payloads dropped).
+pub fn findings(outcomes: &[SinkOutcome]) -> Vec<Finding> {
+    let mut f = Vec::new();
+    for o in outcomes.iter().filter(|o| !o.ok) {
+        let e = o
+            .error
+            .clone()
+            .unwrap_or_else(|| ErrorInfo::new(Phase::Request, "sink_error", ""));
+        f.push(Finding {
+            code: "sink_failed",
+            severity: Severity::Error,
+            component: "sink",
+            message: format!("{}: {} ({})", o.sink.name(), e.message, e.code),
+            hint: if o.spooled {
+                "the report was spooled and will be sent by the next run; check the network path to CloudWatch and the role's cloudwatch:PutMetricData / logs:PutLogEvents permissions".into()
+            } else {
+                "the report could not be spooled (no writable state directory: VPCE_PROBE_STATE_DIR): it is lost for this sink".into()
+            },
+        });
+        if o.dropped > 0 {
+            f.push(Finding {
+                code: "spool_dropped",
+                severity: Severity::Warning,
+                component: "sink",
+                message: format!(
+                    "{}: {} oldest spooled reports dropped (bound {})",
+                    o.sink.name(),
+                    o.dropped,
+                    spool::MAX_FILES
+                ),
+                hint: "CloudWatch has been unreachable for many runs: fix the sink".into(),
+            });
+        }
+    }
+    f
+}
