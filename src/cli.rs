@@ -76,6 +76,18 @@ pub struct IamPolicyArgs {
     /// Leave out s3:GetBucketPolicy (the bucket_policy check is then skipped).
     #[arg(long)]
     pub no_bucket_policy: bool,
+
+    /// Include what this sink needs (as `check --sink`; repeat for several).
+    #[arg(long = "sink", value_enum, value_name = "SINK")]
+    pub sinks: Vec<SinkArg>,
+
+    /// The CloudWatch namespace the metrics sink writes to.
+    #[arg(long, value_name = "NS", default_value = "VpceProbe")]
+    pub namespace: String,
+
+    /// The log group the logs sink writes to.
+    #[arg(long, value_name = "GROUP", default_value = "/vpce-probe")]
+    pub log_group: String,
 }
 
 /// Log format.

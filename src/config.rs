@@ -527,6 +527,14 @@ pub fn iam_policy_input(
         key: a.key,
         path_evidence: !a.no_path_evidence,
         bucket_policy: !a.no_bucket_policy,
+        metrics_namespace: a
+            .sinks
+            .contains(&crate::cli::SinkArg::CloudwatchMetrics)
+            .then(|| a.namespace.clone()),
+        log_group: a
+            .sinks
+            .contains(&crate::cli::SinkArg::CloudwatchLogs)
+            .then(|| a.log_group.clone()),
     })
 }
 

@@ -17,6 +17,10 @@ pub struct PolicyInput {
     pub path_evidence: bool,
     /// Include `s3:GetBucketPolicy` (the `bucket_policy` check).
     pub bucket_policy: bool,
+    /// `cloudwatch:PutMetricData` in this namespace (the metrics sink), if any.
+    pub metrics_namespace: Option<String>,
+    /// The log group of the logs sink, if any.
+    pub log_group: Option<String>,
 }
 
 /// The policy document.
@@ -82,6 +86,27 @@ pub fn policy(input: &PolicyInput) -> Value {
             "Resource": "*",
         }));
     }
+    if let Some(ns) = &input.metrics_namespace {
+        statements.push(json!({
+            "Sid": "VpceProbeMetrics",
+            "Effect": "Allow",
+            // PutMetricData has no resource-level permissions: restrict by namespace.
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": ns}},
+        }));
+    }
+    if let Some(group) = &input.log_group {
+        statements.push(json!({
+            "Sid": "VpceProbeLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [
+                format!("arn:aws:logs:*:*:log-group:{group}"),
+                format!("arn:aws:logs:*:*:log-group:{group}:log-stream:*"),
+            ],
+        }));
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -98,6 +123,8 @@ mod tests {
             key: None,
             path_evidence: true,
             bucket_policy: true,
+            metrics_namespace: None,
+            log_group: None,
         }
     }
 
@@ -176,6 +203,38 @@ mod tests {
         );
         assert_eq!(
             decide(&p, "ec2:DescribeRouteTables", "*"),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn sink_permissions_only_when_sinks_are_on() {
+        let stream = "arn:aws:logs:us-east-1:1:log-group:/vpce-probe:log-stream:i-1";
+        let p = policy(&input());
+        assert_eq!(
+            decide(&p, "cloudwatch:PutMetricData", "*"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&p, "logs:PutLogEvents", stream),
+            Decision::ImplicitDeny
+        );
+        let mut i = input();
+        i.metrics_namespace = Some("VpceProbe".into());
+        i.log_group = Some("/vpce-probe".into());
+        let p = policy(&i);
+        // conditional on the namespace, which the evaluation cannot know here
+        assert_eq!(
+            decide(&p, "cloudwatch:PutMetricData", "*"),
+            Decision::Conditional
+        );
+        assert_eq!(decide(&p, "logs:PutLogEvents", stream), Decision::Allow);
+        assert_eq!(
+            decide(
+                &p,
+                "logs:PutLogEvents",
+                "arn:aws:logs:us-east-1:1:log-group:/other:log-stream:i-1"
+            ),
             Decision::ImplicitDeny
         );
     }

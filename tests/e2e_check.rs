@@ -899,10 +899,14 @@ async fn the_printed_iam_policy_is_sufficient_and_minimal() {
     for (read_only_policy, want_ok) in [(false, true), (true, false)] {
         let moto = Moto::start();
         let imds = Imds::start(json!({})); // context only: credentials are the IAM user's
+        let imds_state = tempfile::tempdir().unwrap();
         make_bucket(&moto, "iam-bucket").await;
+        let sinks = ["--sink", "cloudwatch-metrics", "--sink", "cloudwatch-logs"];
         let mut args = vec!["iam-policy", "--bucket", "iam-bucket"];
         if read_only_policy {
             args.push("--read-only");
+        } else {
+            args.extend(sinks);
         }
         let printed = Probe::new().args(&args).run();
         assert_eq!(printed.code, 0, "{}", printed.stderr);
@@ -915,15 +919,62 @@ async fn the_printed_iam_policy_is_sufficient_and_minimal() {
         alias["Sid"] = json!("MotoHeadBucketAlias");
         alias["Action"] = json!(["s3:HeadBucket"]);
         for_moto["Statement"].as_array_mut().unwrap().push(alias);
+        // moto checks CloudWatch/Logs actions against resource "*" and evaluates no condition,
+        // and names CloudWatch's actions after its signing name (`monitoring:`), so the printed
+        // statements (namespace condition, log-group ARNs) cannot match there: assert they are
+        // printed, and re-grant exactly their actions on "*" under moto's names.
+        let printed_actions: Vec<String> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|st| st["Sid"] == "VpceProbeMetrics" || st["Sid"] == "VpceProbeLogs")
+            .flat_map(|st| st["Action"].as_array().unwrap().clone())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        if !read_only_policy {
+            assert_eq!(
+                printed_actions,
+                [
+                    "cloudwatch:PutMetricData",
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents"
+                ]
+            );
+            let moto_names: Vec<String> = printed_actions
+                .iter()
+                .map(|a| a.replace("cloudwatch:", "monitoring:"))
+                .collect();
+            for_moto["Statement"].as_array_mut().unwrap().push(json!({
+                "Sid": "MotoSinkAlias", "Effect": "Allow",
+                "Action": moto_names, "Resource": "*"
+            }));
+        } else {
+            assert!(
+                printed_actions.is_empty(),
+                "no sink permissions without sinks"
+            );
+        }
         let (akid, secret) = iam_user_with_policy(&moto, &for_moto.to_string());
         let run = Probe::new()
             .moto(&moto)
             .imds(&imds)
             .env("AWS_ACCESS_KEY_ID", &akid)
             .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .env("VPCE_PROBE_STATE_DIR", imds_state.path().to_str().unwrap())
             .args(["check", "--bucket", "iam-bucket", "--output", "json"])
+            .args(if read_only_policy {
+                &[][..]
+            } else {
+                &sinks[..]
+            })
             .run();
         let r = run.json();
+        if !read_only_policy {
+            // the sinks' permissions are in the printed policy too
+            assert_eq!(r["sinks"][0]["ok"], true, "{}", r["sinks"]);
+            assert_eq!(r["sinks"][1]["ok"], true, "{}", r["sinks"]);
+        }
         let statuses: Vec<(String, String)> = r["targets"][0]["checks"]
             .as_array()
             .unwrap()
