@@ -1190,39 +1190,11 @@ fn completions_and_man_page() {
 }
 
 fn cloudwatch(moto: &Moto) -> aws_sdk_cloudwatch::Client {
-    let http = vpce_probe::net::http_client(
-        vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
-        None,
-    )
-    .unwrap();
-    let conf = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
-        .endpoint_url(moto.url())
-        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-            "admin", "admin", None, None, "tests",
-        ))
-        .http_client(http)
-        .build();
-    aws_sdk_cloudwatch::Client::from_conf(conf)
+    aws_sdk_cloudwatch::Client::new(&admin_sdk(&moto.url(), "us-east-1", None))
 }
 
 fn cloudwatch_logs(moto: &Moto) -> aws_sdk_cloudwatchlogs::Client {
-    let http = vpce_probe::net::http_client(
-        vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
-        None,
-    )
-    .unwrap();
-    let conf = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .endpoint_url(moto.url())
-        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-            "admin", "admin", None, None, "tests",
-        ))
-        .http_client(http)
-        .build();
-    aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    aws_sdk_cloudwatchlogs::Client::new(&admin_sdk(&moto.url(), "us-east-1", None))
 }
 
 /// How many `RunSuccess` data points moto holds.

@@ -163,21 +163,35 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-pub fn s3_admin(url: &str, region: &str) -> aws_sdk_s3::Client {
+/// The SDK configuration of the harness's admin clients: static keys, `url` as the endpoint of
+/// every service, `ca` (PEM) trusted in addition to the system roots.
+pub fn admin_sdk(url: &str, region: &str, ca: Option<&[u8]>) -> aws_config::SdkConfig {
     let http = vpce_probe::net::http_client(
         vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
-        None,
+        ca,
     )
     .expect("http client");
-    let conf = aws_sdk_s3::Config::builder()
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .endpoint_url(url)
-        .force_path_style(true)
-        .credentials_provider(Credentials::new("admin", "admin", None, None, "tests"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "admin", "admin", None, None, "tests",
+            )),
+        )
         .http_client(http)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+        .build()
+}
+
+/// An admin S3 client (path-style).
+pub fn s3_admin(url: &str, region: &str) -> aws_sdk_s3::Client {
+    let sdk = admin_sdk(url, region, None);
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// The project's IMDSv2 emulator, describing one instance.

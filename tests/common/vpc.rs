@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, VpcEndpointType};
 use serde_json::{Value, json};
@@ -86,42 +85,23 @@ impl SimVpc {
         self.dir.path().to_str().unwrap()
     }
 
-    fn http(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    fn sdk(&self, region: &str) -> aws_config::SdkConfig {
         let ca = std::fs::read(self.var("CA_BUNDLE")).expect("CA bundle");
-        vpce_probe::net::http_client(
-            vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
-            Some(&ca),
-        )
-        .expect("http client")
+        super::admin_sdk(self.var("ADMIN_URL"), region, Some(&ca))
     }
 
     /// An admin S3 client (through the harness's own way into the sim).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(region.to_string()))
-            .endpoint_url(self.var("ADMIN_URL"))
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "admin", "admin", None, None, "tests",
-            ))
-            .http_client(self.http())
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk(region))
+                .force_path_style(true)
+                .build(),
+        )
     }
 
     /// An admin EC2 client.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
-        let conf = aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-            .endpoint_url(self.var("ADMIN_URL"))
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                "admin", "admin", None, None, "tests",
-            ))
-            .http_client(self.http())
-            .build();
-        aws_sdk_ec2::Client::from_conf(conf)
+        aws_sdk_ec2::Client::new(&self.sdk("us-east-1"))
     }
 
     /// The classic setup: a VPC, the instance's subnet with its own route table (0.0.0.0/0 →
