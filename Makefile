@@ -6,14 +6,14 @@ CARGO_TARGET := --target $(TARGET)
 BIN_DEBUG := target/$(TARGET)/debug/vpce-probe
 BIN_RELEASE := target/$(TARGET)/release/vpce-probe
 
-.PHONY: demo test setup build release dist fmt-check clippy unit-e2e static-check units-check clean
+.PHONY: demo test setup build release dist packages fmt-check clippy unit-e2e static-check units-check packages-check clean
 
 ## demo: build the static binary and run it against a local emulated AWS it starts itself
 demo: setup release
 	VPCE_PROBE_BIN=$(BIN_RELEASE) scripts/demo.sh
 
 ## test: install what is needed, then fmt, clippy, unit + end-to-end tests, static-binary check
-test: setup fmt-check clippy unit-e2e static-check units-check
+test: setup fmt-check clippy unit-e2e static-check units-check packages-check
 
 setup:
 	scripts/setup.sh
@@ -44,6 +44,14 @@ static-check: build
 ## units-check: systemd-analyze verify and the exposure score of systemd/*.{service,timer}
 units-check: build
 	tests/systemd/check-units.sh $(BIN_DEBUG)
+
+## packages-check: build the .deb and .rpm around the static binary and inspect them
+packages-check: build
+	tests/packaging/check-packages.sh $(BIN_DEBUG)
+
+## packages: the .deb and .rpm of the release binary, in target/packaging/
+packages: release
+	tests/packaging/check-packages.sh $(BIN_RELEASE)
 
 clean:
 	cargo clean

@@ -14,6 +14,9 @@ command -v file >/dev/null 2>&1 || need_apt+=(file)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v rpm2cpio >/dev/null 2>&1 || need_apt+=(rpm)
+command -v cpio >/dev/null 2>&1 || need_apt+=(cpio)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
@@ -27,4 +30,16 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import importlib
   echo "setup: creating $VENV with moto[server]==$MOTO_VERSION" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
+fi
+
+# Packaging tools (tests build the .deb and .rpm): pinned, installed once.
+CARGO_DEB_VERSION="3.8.0"
+CARGO_RPM_VERSION="0.21.1"
+if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+  echo "setup: installing cargo-deb $CARGO_DEB_VERSION" >&2
+  cargo install --locked --quiet cargo-deb --version "$CARGO_DEB_VERSION"
+fi
+if ! cargo generate-rpm --version 2>/dev/null | grep -q "$CARGO_RPM_VERSION"; then
+  echo "setup: installing cargo-generate-rpm $CARGO_RPM_VERSION" >&2
+  cargo install --locked --quiet cargo-generate-rpm --version "$CARGO_RPM_VERSION"
 fi

@@ -74,6 +74,9 @@ struct Payload {
     timestamp_ms: i64,
 }
 
+/// Spooled payloads older than this are not sent (CloudWatch takes no data older than 14 days).
+const STALE_MS: i64 = 13 * 24 * 3600 * 1000;
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -166,23 +169,31 @@ async fn put_log_event(
             if info.code != "ResourceNotFoundException" {
                 return Err(info);
             }
-            // Create what is missing (when allowed), then try once more.
-            let g = logs.create_log_group().log_group_name(group).send().await;
-            if let Err(e) = g {
+            // Create what is missing (when allowed): the stream first, the group only when
+            // that says the group is missing too; then try once more.
+            let create_stream = || {
+                logs.create_log_stream()
+                    .log_group_name(group)
+                    .log_stream_name(stream)
+                    .send()
+            };
+            let exists = |i: &ErrorInfo| i.code == "ResourceAlreadyExistsException";
+            if let Err(e) = create_stream().await {
                 let i = classify_sdk_error(&e, &Default::default());
-                if i.code != "ResourceAlreadyExistsException" {
-                    return Err(i);
-                }
-            }
-            let s = logs
-                .create_log_stream()
-                .log_group_name(group)
-                .log_stream_name(stream)
-                .send()
-                .await;
-            if let Err(e) = s {
-                let i = classify_sdk_error(&e, &Default::default());
-                if i.code != "ResourceAlreadyExistsException" {
+                if i.code == "ResourceNotFoundException" {
+                    if let Err(e) = logs.create_log_group().log_group_name(group).send().await {
+                        let i = classify_sdk_error(&e, &Default::default());
+                        if !exists(&i) {
+                            return Err(i);
+                        }
+                    }
+                    if let Err(e) = create_stream().await {
+                        let i = classify_sdk_error(&e, &Default::default());
+                        if !exists(&i) {
+                            return Err(i);
+                        }
+                    }
+                } else if !exists(&i) {
                     return Err(i);
                 }
             }
@@ -194,8 +205,8 @@ async fn put_log_event(
     }
 }
 
-/// Deliver `report` to every configured sink, spooled payloads first; bounded by
-/// `cfg.timeout`. Never fails: each outcome says what happened.
+/// Deliver `report` to every configured sink, spooled payloads first; all sinks together are
+/// bounded by `cfg.timeout`. Never fails: each outcome says what happened.
 pub async fn deliver(
     sdk: &SdkConfig,
     report: &Report,
@@ -203,7 +214,14 @@ pub async fn deliver(
     default_stream: &str,
 ) -> Vec<SinkOutcome> {
     let mut out = Vec::new();
+    // One deadline for all sinks together.
+    let until = tokio::time::Instant::now() + cfg.timeout;
     for &sink in &cfg.sinks {
+        let budget = until
+            .checked_duration_since(tokio::time::Instant::now())
+            .unwrap_or_default()
+            .max(Duration::from_millis(1));
+        let stale = std::cell::Cell::new(0usize);
         let spool = Spool::new(cfg.state_dir.clone(), sink.name());
         let ts = now_ms();
         let payload = Payload {
@@ -245,13 +263,20 @@ pub async fn deliver(
                     let _ = std::fs::remove_file(&path); // unreadable: never deliverable
                     continue;
                 };
+                // CloudWatch refuses data older than two weeks: such a payload could only
+                // block the spool, so it is dropped (and counted).
+                if now_ms() - p.timestamp_ms > STALE_MS {
+                    let _ = std::fs::remove_file(&path);
+                    stale.set(stale.get() + 1);
+                    continue;
+                }
                 send(p).await?;
                 let _ = std::fs::remove_file(&path);
                 resent += 1;
             }
             Ok::<usize, ErrorInfo>(resent)
         };
-        let started = tokio::time::timeout(cfg.timeout, async {
+        let started = tokio::time::timeout(budget, async {
             let resent = work.await;
             match resent {
                 Ok(n) => send(Payload {
@@ -272,7 +297,7 @@ pub async fn deliver(
                 format!(
                     "{}: no answer within {} ms",
                     sink.name(),
-                    cfg.timeout.as_millis()
+                    budget.as_millis()
                 ),
             )),
         };
@@ -282,14 +307,14 @@ pub async fn deliver(
                 ok: true,
                 resent,
                 spooled: false,
-                dropped: 0,
+                dropped: stale.get(),
                 error: None,
             }),
             Err(e) => {
                 let text = serde_json::to_string(&payload).unwrap_or_default();
                 let (spooled, dropped) = match spool.put(&report.run_id, &text) {
-                    Ok(d) => (true, d),
-                    Err(_) => (false, 0),
+                    Ok(d) => (true, d + stale.get()),
+                    Err(_) => (false, stale.get()),
                 };
                 out.push(SinkOutcome {
                     sink,
@@ -330,7 +355,7 @@ pub fn findings(outcomes: &[SinkOutcome]) -> Vec<Finding> {
                 severity: Severity::Warning,
                 component: "sink",
                 message: format!(
-                    "{}: {} oldest spooled reports dropped (bound {})",
+                    "{}: {} spooled reports dropped (beyond the bound of {}, or older than 13 days)",
                     o.sink.name(),
                     o.dropped,
                     spool::MAX_FILES
