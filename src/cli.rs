@@ -222,6 +222,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
+    /// Add an InstanceId dimension (the instance id, else the host name) to every metric.
+    #[arg(long)]
+    pub instance_dimension: bool,
+
     /// CloudWatch Logs group [default: /vpce-probe]; created if missing (when allowed).
     #[arg(long, value_name = "GROUP")]
     pub log_group: Option<String>,

@@ -93,6 +93,7 @@ pub struct FileConfig {
     log_group: Option<String>,
     log_stream: Option<String>,
     sink_timeout: Option<f64>,
+    instance_dimension: Option<bool>,
     /// Defaults for every `[[target]]`.
     defaults: Option<FileTarget>,
     #[serde(default, rename = "target")]
@@ -458,6 +459,7 @@ impl Config {
             log_stream,
             timeout: sink_timeout,
             state_dir: crate::probe::prefix_list::state_dir(),
+            instance_dimension: a.instance_dimension || file.instance_dimension.unwrap_or(false),
         };
 
         let run_id = match std::env::var("VPCE_PROBE_RUN_ID") {

@@ -1296,4 +1296,22 @@ async fn cloudwatch_sinks_deliver_and_an_outage_loses_no_report() {
         0,
         "spool emptied"
     );
+
+    // 4. --instance-dimension: every metric also carries the instance id
+    let run = probe().args(["--instance-dimension"]).run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let out = cloudwatch(&moto)
+        .list_metrics()
+        .namespace("VpceProbe")
+        .metric_name("RunSuccess")
+        .dimensions(
+            aws_sdk_cloudwatch::types::DimensionFilter::builder()
+                .name("InstanceId")
+                .value("i-0123456789abcdef0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.metrics().len(), 1, "{:?}", out.metrics());
 }

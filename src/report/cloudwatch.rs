@@ -22,6 +22,18 @@ pub struct Datum {
     pub dimensions: Vec<(&'static str, String)>,
 }
 
+/// The datums of a report; with `instance` (`--instance-dimension`), every datum also carries
+/// an `InstanceId` dimension (one series per instance: mind the cardinality on large fleets).
+pub fn datums_for(r: &Report, instance: Option<&str>) -> Vec<Datum> {
+    let mut out = datums(r);
+    if let Some(id) = instance {
+        for d in &mut out {
+            d.dimensions.push(("InstanceId", id.to_string()));
+        }
+    }
+    out
+}
+
 /// The datums of a report.
 pub fn datums(r: &Report) -> Vec<Datum> {
     let mut out = vec![Datum {
@@ -113,6 +125,22 @@ mod tests {
             lat.iter().all(|x| x.value > 0.0),
             "computed checks (0 ms) are not latencies"
         );
+    }
+
+    #[test]
+    fn instance_dimension_is_optional() {
+        let r = report();
+        assert!(
+            datums_for(&r, None)
+                .iter()
+                .all(|d| d.dimensions.iter().all(|(k, _)| *k != "InstanceId"))
+        );
+        let with = datums_for(&r, Some("i-0abc"));
+        assert!(
+            with.iter()
+                .all(|d| d.dimensions.last() == Some(&("InstanceId", "i-0abc".to_string())))
+        );
+        assert_eq!(with.len(), datums(&r).len());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::aws::classify_sdk_error;
 use crate::diagnose::{Finding, Severity};
 use crate::evidence::{ErrorInfo, Phase};
-use crate::report::cloudwatch::{Datum, datums, emf_event};
+use crate::report::cloudwatch::{Datum, datums_for, emf_event};
 use crate::report::model::Report;
 use spool::Spool;
 
@@ -49,6 +49,8 @@ pub struct SinkConfig {
     pub timeout: Duration,
     /// The state directory (spool), if any.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Add an `InstanceId` dimension to every metric.
+    pub instance_dimension: bool,
 }
 
 /// What happened to one sink.
@@ -226,7 +228,10 @@ pub async fn deliver(
         let ts = now_ms();
         let payload = Payload {
             body: match sink {
-                SinkKind::CloudwatchMetrics => datums_json(&datums(report)),
+                SinkKind::CloudwatchMetrics => datums_json(&datums_for(
+                    report,
+                    cfg.instance_dimension.then_some(default_stream),
+                )),
                 SinkKind::CloudwatchLogs => emf_event(report, &cfg.namespace, ts),
             },
             timestamp_ms: ts,
