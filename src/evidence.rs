@@ -180,6 +180,15 @@ pub enum S3Op {
 }
 
 impl S3Op {
+    /// Every operation, in the order the probe runs them.
+    pub const ALL: [S3Op; 5] = [
+        S3Op::HeadBucket,
+        S3Op::List,
+        S3Op::Put,
+        S3Op::Get,
+        S3Op::Delete,
+    ];
+
     /// The check name in the report.
     pub fn check_name(self) -> &'static str {
         match self {

@@ -57,16 +57,7 @@ pub fn healthy_evidence() -> Evidence {
             probe_key: ".vpce-probe/i-0fixture/fixture-run".into(),
             user_key: None,
             read_only: false,
-            ops: [
-                S3Op::HeadBucket,
-                S3Op::List,
-                S3Op::Put,
-                S3Op::Get,
-                S3Op::Delete,
-            ]
-            .into_iter()
-            .map(op)
-            .collect(),
+            ops: S3Op::ALL.into_iter().map(op).collect(),
             dns: Some(DnsEvidence {
                 servers: vec!["10.0.0.2:53".into()],
                 names: vec![

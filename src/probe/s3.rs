@@ -495,16 +495,10 @@ async fn get_user_key(
 
 /// A target none of whose operations could run (e.g. no credentials).
 pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
-    let ops = [
-        S3Op::HeadBucket,
-        S3Op::List,
-        S3Op::Put,
-        S3Op::Get,
-        S3Op::Delete,
-    ]
-    .into_iter()
-    .map(|op| OpEvidence::skipped(op, reason.clone()))
-    .collect();
+    let ops = S3Op::ALL
+        .into_iter()
+        .map(|op| OpEvidence::skipped(op, reason.clone()))
+        .collect();
     TargetEvidence {
         bucket: spec.bucket,
         region: spec.region,
