@@ -6,17 +6,20 @@ CARGO_TARGET := --target $(TARGET)
 BIN_DEBUG := target/$(TARGET)/debug/vpce-probe
 BIN_RELEASE := target/$(TARGET)/release/vpce-probe
 
-.PHONY: demo test setup build release dist packages fmt-check clippy unit-e2e static-check units-check packages-check clean
+.PHONY: demo test setup setup-test build release dist packages fmt-check clippy unit-e2e static-check units-check packages-check clean
 
 ## demo: build the static binary and run it against a local emulated AWS it starts itself
 demo: setup release
 	VPCE_PROBE_BIN=$(BIN_RELEASE) scripts/demo.sh
 
 ## test: install what is needed, then fmt, clippy, unit + end-to-end tests, static-binary check
-test: setup fmt-check clippy unit-e2e static-check units-check packages-check
+test: setup-test fmt-check clippy unit-e2e static-check units-check packages-check
 
 setup:
 	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --packaging
 
 build:
 	$(STATIC) cargo build --locked $(CARGO_TARGET)

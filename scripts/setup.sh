@@ -32,7 +32,9 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import importlib
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
 fi
 
-# Packaging tools (tests build the .deb and .rpm): pinned, installed once.
+# Packaging tools (tests build the .deb and .rpm): pinned, installed once, only for the tests
+# (`setup.sh --packaging`).
+[ "${1:-}" = "--packaging" ] || exit 0
 CARGO_DEB_VERSION="3.8.0"
 CARGO_RPM_VERSION="0.21.1"
 if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
