@@ -78,7 +78,8 @@ pub struct TargetAnalysis {
     pub access: Option<Access>,
 }
 
-fn verdict_name(v: Verdict) -> String {
+/// The verdict's report name (`gateway_endpoint`, ...).
+pub fn verdict_name(v: Verdict) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|x| x.as_str().map(str::to_string))
@@ -232,7 +233,6 @@ fn evaluate_all(
     context: &HashMap<String, String>,
     absent: &[String],
 ) -> Vec<(S3Op, ActionDecision)> {
-    let mut seen: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
     for (op, action, resource) in actions {
         let req = policy::Request {
@@ -250,9 +250,6 @@ fn evaluate_all(
             statements: e.statements,
             unknown_conditions: e.unknown_conditions,
         };
-        if !seen.contains(&(action.clone(), resource.clone())) {
-            seen.push((action.clone(), resource.clone()));
-        }
         out.push((*op, d));
     }
     out

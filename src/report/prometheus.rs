@@ -5,7 +5,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::diagnose::Status;
+use crate::diagnose::analysis::verdict_name;
+use crate::diagnose::path::Verdict;
+use crate::diagnose::{Severity, Status};
 use crate::report::model::Report;
 
 /// Escape a label value (backslash, double quote, newline).
@@ -72,10 +74,7 @@ pub fn render<W: Write>(r: &Report, mut w: W) -> io::Result<()> {
         "1 when the bucket's S3 traffic takes the S3 gateway VPC endpoint.",
     )?;
     for t in &r.targets {
-        let via = serde_json::to_value(t.path.verdict)
-            .ok()
-            .and_then(|v| v.as_str().map(|s| s == "gateway_endpoint"))
-            .unwrap_or(false);
+        let via = t.path.verdict == Verdict::GatewayEndpoint;
         writeln!(
             w,
             "vpce_probe_via_gateway_endpoint{{{}}} {}",
@@ -90,10 +89,7 @@ pub fn render<W: Write>(r: &Report, mut w: W) -> io::Result<()> {
         "The bucket's path verdict: 1 for the current one.",
     )?;
     for t in &r.targets {
-        let v = serde_json::to_value(t.path.verdict)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let v = verdict_name(t.path.verdict);
         writeln!(
             w,
             "vpce_probe_path_verdict{{{},verdict=\"{}\"}} 1",
@@ -150,17 +146,12 @@ pub fn render<W: Write>(r: &Report, mut w: W) -> io::Result<()> {
         "gauge",
         "Findings of the run, by severity.",
     )?;
-    for sev in ["error", "warning", "info"] {
-        let n = r
-            .findings
-            .iter()
-            .filter(|f| {
-                serde_json::to_value(f.severity)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s == sev))
-                    .unwrap_or(false)
-            })
-            .count();
+    for (severity, sev) in [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ] {
+        let n = r.findings.iter().filter(|f| f.severity == severity).count();
         writeln!(w, "vpce_probe_findings{{severity=\"{sev}\"}} {n}")?;
     }
     Ok(())
