@@ -49,8 +49,29 @@ pub struct Config {
     pub ca_bundle: Option<Vec<u8>>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// The state directory (prefix-list cache, sink spool), resolved once here.
+    pub state_dir: Option<PathBuf>,
     /// Where reports go besides stdout.
-    pub sinks: crate::sink::SinkConfig,
+    pub sinks: crate::report::sink::SinkConfig,
+}
+
+/// The probe's state directory: `$VPCE_PROBE_STATE_DIR`, systemd's `$STATE_DIRECTORY`, else
+/// `$XDG_STATE_HOME/vpce-probe` or `~/.local/state/vpce-probe` (prefix-list cache, sink spool).
+pub fn state_dir() -> Option<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("VPCE_PROBE_STATE_DIR")
+        .or_else(|| {
+            env("STATE_DIRECTORY").map(|d| {
+                // systemd may pass several, colon-separated
+                PathBuf::from(d.to_string_lossy().split(':').next().unwrap_or_default())
+            })
+        })
+        .or_else(|| env("XDG_STATE_HOME").map(|d| d.join("vpce-probe")))
+        .or_else(|| env("HOME").map(|h| h.join(".local/state/vpce-probe")))
 }
 
 /// The default config file, read when it exists.
@@ -379,14 +400,16 @@ impl Config {
         }
 
         // Sinks: flags replace the file's list.
-        let sink_kinds: Vec<crate::sink::SinkKind> = if !a.sinks.is_empty() {
+        let sink_kinds: Vec<crate::evidence::SinkKind> = if !a.sinks.is_empty() {
             a.sinks
                 .iter()
                 .map(|k| match k {
                     crate::cli::SinkArg::CloudwatchMetrics => {
-                        crate::sink::SinkKind::CloudwatchMetrics
+                        crate::evidence::SinkKind::CloudwatchMetrics
                     }
-                    crate::cli::SinkArg::CloudwatchLogs => crate::sink::SinkKind::CloudwatchLogs,
+                    crate::cli::SinkArg::CloudwatchLogs => {
+                        crate::evidence::SinkKind::CloudwatchLogs
+                    }
                 })
                 .collect()
         } else {
@@ -394,8 +417,8 @@ impl Config {
                 .iter()
                 .flatten()
                 .map(|k| match k.as_str() {
-                    "cloudwatch-metrics" => Ok(crate::sink::SinkKind::CloudwatchMetrics),
-                    "cloudwatch-logs" => Ok(crate::sink::SinkKind::CloudwatchLogs),
+                    "cloudwatch-metrics" => Ok(crate::evidence::SinkKind::CloudwatchMetrics),
+                    "cloudwatch-logs" => Ok(crate::evidence::SinkKind::CloudwatchLogs),
                     other => err(format!(
                         "{}: '{other}' is not cloudwatch-metrics or cloudwatch-logs",
                         in_file("sinks")
@@ -452,13 +475,14 @@ impl Config {
                 src("--log-stream", "log_stream")
             ));
         }
-        let sinks = crate::sink::SinkConfig {
+        let state_dir = state_dir();
+        let sinks = crate::report::sink::SinkConfig {
             sinks: sink_kinds,
             namespace,
             log_group,
             log_stream,
             timeout: sink_timeout,
-            state_dir: crate::probe::prefix_list::state_dir(),
+            state_dir: state_dir.clone(),
             instance_dimension: a.instance_dimension || file.instance_dimension.unwrap_or(false),
         };
 
@@ -488,6 +512,7 @@ impl Config {
             dns_server,
             ca_bundle,
             config_file,
+            state_dir,
             sinks,
         })
     }

@@ -7,7 +7,9 @@ use aws_config::imds;
 use aws_config::imds::client::error::ImdsError;
 
 use crate::aws::chain_message;
-use crate::evidence::{ContextEvidence, ContextSource, ErrorInfo, InstanceContext, Phase};
+use crate::evidence::{
+    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, InstanceContext, Phase,
+};
 
 const MD: &str = "/latest/meta-data/";
 
@@ -110,18 +112,20 @@ fn imds_error(e: &ImdsError) -> ErrorInfo {
     let message = chain_message(e);
     match e {
         ImdsError::FailedToLoadToken(t) if t.is_dispatch_failure() => {
-            ErrorInfo::new(Phase::Connect, "imds_unreachable", message)
+            ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
         }
         ImdsError::FailedToLoadToken(_) => {
-            ErrorInfo::new(Phase::Response, "imds_token_failed", message)
+            ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message)
         }
         ImdsError::ErrorResponse(r) => ErrorInfo {
             phase: Phase::Response,
-            code: "imds_error_response".into(),
+            code: ErrorCode::ImdsErrorResponse,
             message: format!("IMDS answered HTTP {}", r.response().status().as_u16()),
             http_status: Some(r.response().status().as_u16()),
         },
-        ImdsError::IoError(_) => ErrorInfo::new(Phase::Connect, "imds_unreachable", message),
-        _ => ErrorInfo::new(Phase::Request, "imds_error", message),
+        ImdsError::IoError(_) => {
+            ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
+        }
+        _ => ErrorInfo::new(Phase::Request, ErrorCode::ImdsError, message),
     }
 }

@@ -13,6 +13,5 @@ pub mod iam_policy;
 pub mod net;
 pub mod probe;
 pub mod report;
-pub mod sink;
 #[cfg(test)]
 pub(crate) mod testutil;

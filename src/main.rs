@@ -19,6 +19,9 @@ const EXIT_CHECK_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// The report could not be written.
 const EXIT_OUTPUT: u8 = 3;
+/// The probe itself could not run (its async runtime could not start: out of memory,
+/// threads or file descriptors); nothing was checked.
+const EXIT_INTERNAL: u8 = 4;
 
 fn init_tracing(verbose: u8, format: LogFormat) {
     let default = match verbose {
@@ -132,7 +135,7 @@ fn check(cfg: &Config) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vpce-probe: error: cannot start the runtime: {e}");
-            return EXIT_OUTPUT;
+            return EXIT_INTERNAL;
         }
     };
     let run = match rt.block_on(probe::run(cfg)) {
@@ -145,10 +148,11 @@ fn check(cfg: &Config) -> u8 {
     let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
     let mut report = Report::build(&run.evidence, &diagnosis);
     if !cfg.sinks.sinks.is_empty() {
-        let outcomes = rt.block_on(vpce_probe::sink::deliver(
+        let outcomes = rt.block_on(vpce_probe::report::sink::deliver(
             &run.sdk, &report, &cfg.sinks, &run.host,
         ));
-        report.add_sink_outcomes(outcomes);
+        let findings = diagnose::sink_findings(&outcomes);
+        report.add_sink_outcomes(outcomes, findings);
     }
     // Background tasks (idle connections, resolver) must not hold the process past its deadline.
     rt.shutdown_background();

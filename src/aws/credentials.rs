@@ -16,7 +16,10 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::aws::chain_message;
-use crate::evidence::{CredentialsEvidence, ErrorInfo, Phase, ProviderAttempt};
+use crate::evidence::{
+    CredentialProvider, CredentialsEvidence, ErrorCode, ErrorInfo, Phase, ProviderAttempt,
+    ProviderOutcome,
+};
 
 /// What the credentials step may use.
 pub struct CredentialsSetup {
@@ -39,20 +42,24 @@ pub async fn find(
 ) -> (CredentialsEvidence, Option<SharedCredentialsProvider>) {
     let started = Instant::now();
     let pc = ProviderConfig::default().with_http_client(setup.http.clone());
-    let mut chain: Vec<(&'static str, Option<SharedCredentialsProvider>, String)> = Vec::new();
+    let mut chain: Vec<(
+        CredentialProvider,
+        Option<SharedCredentialsProvider>,
+        String,
+    )> = Vec::new();
     if let Some(profile) = &setup.profile {
         let p = ProfileFileCredentialsProvider::builder()
             .configure(&pc)
             .profile_name(profile)
             .build();
         chain.push((
-            "profile",
+            CredentialProvider::Profile,
             Some(SharedCredentialsProvider::new(p)),
             String::new(),
         ));
     } else {
         chain.push((
-            "environment",
+            CredentialProvider::Environment,
             Some(SharedCredentialsProvider::new(
                 EnvironmentVariableCredentialsProvider::new(),
             )),
@@ -62,7 +69,7 @@ pub async fn find(
             .configure(&pc)
             .build();
         chain.push((
-            "profile",
+            CredentialProvider::Profile,
             Some(SharedCredentialsProvider::new(p)),
             String::new(),
         ));
@@ -70,7 +77,7 @@ pub async fn find(
             .configure(&pc)
             .build();
         chain.push((
-            "web_identity",
+            CredentialProvider::WebIdentity,
             Some(SharedCredentialsProvider::new(p)),
             String::new(),
         ));
@@ -79,7 +86,7 @@ pub async fn find(
             .dns(setup.resolver.clone())
             .build();
         chain.push((
-            "container",
+            CredentialProvider::Container,
             Some(SharedCredentialsProvider::new(p)),
             String::new(),
         ));
@@ -90,12 +97,12 @@ pub async fn find(
                     .imds_client(client.clone())
                     .build();
                 chain.push((
-                    "instance_profile",
+                    CredentialProvider::InstanceProfile,
                     Some(SharedCredentialsProvider::new(p)),
                     String::new(),
                 ));
             }
-            Err(why) => chain.push(("instance_profile", None, why.clone())),
+            Err(why) => chain.push((CredentialProvider::InstanceProfile, None, why.clone())),
         }
     }
 
@@ -103,8 +110,8 @@ pub async fn find(
     for (name, provider, why) in chain {
         let Some(provider) = provider else {
             tried.push(ProviderAttempt {
-                provider: name.to_string(),
-                outcome: "skipped".into(),
+                provider: name,
+                outcome: ProviderOutcome::Skipped,
                 message: why,
                 duration_ms: 0,
             });
@@ -116,8 +123,8 @@ pub async fn find(
         match result {
             Ok(Ok(creds)) => {
                 tried.push(ProviderAttempt {
-                    provider: name.to_string(),
-                    outcome: "found".into(),
+                    provider: name,
+                    outcome: ProviderOutcome::Found,
                     message: "credentials loaded".into(),
                     duration_ms,
                 });
@@ -125,7 +132,7 @@ pub async fn find(
                     .expiry()
                     .and_then(|t| DateTime::from(t).fmt(Format::DateTime).ok());
                 let ev = CredentialsEvidence {
-                    provider: Some(name.to_string()),
+                    provider: Some(name),
                     expires_at,
                     tried,
                     duration: started.elapsed(),
@@ -136,8 +143,8 @@ pub async fn find(
             Ok(Err(CredentialsError::CredentialsNotLoaded(e))) => {
                 let _ = e;
                 tried.push(ProviderAttempt {
-                    provider: name.to_string(),
-                    outcome: "not_configured".into(),
+                    provider: name,
+                    outcome: ProviderOutcome::NotConfigured,
                     message: not_loaded_message(name),
                     duration_ms,
                 });
@@ -145,8 +152,8 @@ pub async fn find(
             Ok(Err(e)) => {
                 let message = chain_message(&e);
                 tried.push(ProviderAttempt {
-                    provider: name.to_string(),
-                    outcome: "error".into(),
+                    provider: name,
+                    outcome: ProviderOutcome::Error,
                     message: message.clone(),
                     duration_ms,
                 });
@@ -157,7 +164,7 @@ pub async fn find(
                     duration: started.elapsed(),
                     error: Some(ErrorInfo::new(
                         Phase::Credentials,
-                        "credentials_error",
+                        ErrorCode::CredentialsError,
                         format!("the {name} credential provider failed: {message}"),
                     )),
                 };
@@ -165,8 +172,8 @@ pub async fn find(
             }
             Err(_) => {
                 tried.push(ProviderAttempt {
-                    provider: name.to_string(),
-                    outcome: "error".into(),
+                    provider: name,
+                    outcome: ProviderOutcome::Error,
                     message: format!("no answer within {} ms", setup.timeout.as_millis()),
                     duration_ms,
                 });
@@ -177,7 +184,7 @@ pub async fn find(
                     duration: started.elapsed(),
                     error: Some(ErrorInfo::new(
                         Phase::Credentials,
-                        "credentials_timeout",
+                        ErrorCode::CredentialsTimeout,
                         format!(
                             "the {name} credential provider did not answer within {} ms",
                             setup.timeout.as_millis()
@@ -188,7 +195,7 @@ pub async fn find(
             }
         }
     }
-    let names: Vec<String> = tried.iter().map(|t| t.provider.clone()).collect();
+    let names: Vec<&str> = tried.iter().map(|t| t.provider.as_str()).collect();
     let ev = CredentialsEvidence {
         provider: None,
         expires_at: None,
@@ -196,7 +203,7 @@ pub async fn find(
         duration: started.elapsed(),
         error: Some(ErrorInfo::new(
             Phase::Credentials,
-            "no_credentials",
+            ErrorCode::NoCredentials,
             format!("no credentials found (tried: {})", names.join(", ")),
         )),
     };
@@ -204,13 +211,13 @@ pub async fn find(
 }
 
 /// A short, secret-free reason for "not configured", per provider.
-fn not_loaded_message(provider: &str) -> String {
+fn not_loaded_message(provider: CredentialProvider) -> String {
     match provider {
-        "environment" => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set".into(),
-        "profile" => "no credentials in the shared config/credentials files".into(),
-        "web_identity" => "AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN not set".into(),
-        "container" => "no container credentials endpoint configured".into(),
-        "instance_profile" => "no IAM role attached to the instance".into(),
-        _ => "not configured".into(),
+        CredentialProvider::Environment => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set",
+        CredentialProvider::Profile => "no credentials in the shared config/credentials files",
+        CredentialProvider::WebIdentity => "AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN not set",
+        CredentialProvider::Container => "no container credentials endpoint configured",
+        CredentialProvider::InstanceProfile => "no IAM role attached to the instance",
     }
+    .into()
 }

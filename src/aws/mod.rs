@@ -27,7 +27,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::evidence::{ErrorInfo, Phase, ResponseMeta};
+use crate::evidence::{ErrorCode, ErrorInfo, Phase, ResponseMeta};
 use crate::net::resolver::DnsLookupError;
 
 /// Settings shared by every SDK client of one run.
@@ -207,17 +207,17 @@ pub fn chain_message(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// Classify a connect-level I/O error by its OS error, so hints can name the fault.
-fn classify_io(io: &std::io::Error) -> &'static str {
+fn classify_io(io: &std::io::Error) -> ErrorCode {
     use std::io::ErrorKind as K;
     match (io.raw_os_error(), io.kind()) {
-        (Some(22), _) => "route_blackholed",
-        (Some(13), _) | (Some(1), _) => "route_prohibited",
-        (Some(113), _) | (_, K::HostUnreachable) => "host_unreachable",
-        (Some(101), _) | (_, K::NetworkUnreachable) => "network_unreachable",
-        (_, K::ConnectionRefused) => "connection_refused",
-        (_, K::TimedOut) => "connect_timeout",
-        (_, K::ConnectionReset) | (_, K::ConnectionAborted) => "connection_reset",
-        _ => "connect_error",
+        (Some(22), _) => ErrorCode::RouteBlackholed,
+        (Some(13), _) | (Some(1), _) => ErrorCode::RouteProhibited,
+        (Some(113), _) | (_, K::HostUnreachable) => ErrorCode::HostUnreachable,
+        (Some(101), _) | (_, K::NetworkUnreachable) => ErrorCode::NetworkUnreachable,
+        (_, K::ConnectionRefused) => ErrorCode::ConnectionRefused,
+        (_, K::TimedOut) => ErrorCode::ConnectTimeout,
+        (_, K::ConnectionReset) | (_, K::ConnectionAborted) => ErrorCode::ConnectionReset,
+        _ => ErrorCode::ConnectError,
     }
 }
 
@@ -241,12 +241,7 @@ where
                 .message()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("HTTP {status} with no error message"));
-            ErrorInfo {
-                phase: Phase::Response,
-                code,
-                message: msg,
-                http_status: Some(status),
-            }
+            ErrorInfo::service(Phase::Response, code, msg, Some(status))
         }
         SdkError::TimeoutError(_) => {
             let phase = if meta.peer.is_none() {
@@ -254,31 +249,31 @@ where
             } else {
                 Phase::Request
             };
-            ErrorInfo::new(phase, "timeout", message)
+            ErrorInfo::new(phase, ErrorCode::Timeout, message)
         }
         SdkError::DispatchFailure(d) => {
             if let Some(dns) = find_in_chain::<DnsLookupError>(as_dyn) {
-                return ErrorInfo::new(Phase::Dns, "dns_error", dns.to_string());
+                return ErrorInfo::new(Phase::Dns, ErrorCode::DnsError, dns.to_string());
             }
             if d.is_timeout() {
-                return ErrorInfo::new(Phase::Connect, "connect_timeout", message);
+                return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
             }
             let lower = message.to_ascii_lowercase();
             if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
             {
-                return ErrorInfo::new(Phase::Tls, "tls_error", message);
+                return ErrorInfo::new(Phase::Tls, ErrorCode::TlsError, message);
             }
             if let Some(io) = find_in_chain::<std::io::Error>(as_dyn) {
                 return ErrorInfo::new(Phase::Connect, classify_io(io), message);
             }
             if d.is_io() {
-                return ErrorInfo::new(Phase::Connect, "connect_error", message);
+                return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectError, message);
             }
-            ErrorInfo::new(Phase::Request, "dispatch_error", message)
+            ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
         }
         SdkError::ResponseError(_) => ErrorInfo {
             phase: Phase::Response,
-            code: "response_error".into(),
+            code: ErrorCode::ResponseError,
             message,
             http_status: meta.http_status,
         },
@@ -289,9 +284,9 @@ where
             } else {
                 Phase::Config
             };
-            ErrorInfo::new(phase, "request_not_built", message)
+            ErrorInfo::new(phase, ErrorCode::RequestNotBuilt, message)
         }
-        _ => ErrorInfo::new(Phase::Request, "sdk_error", message),
+        _ => ErrorInfo::new(Phase::Request, ErrorCode::SdkError, message),
     }
 }
 

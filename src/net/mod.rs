@@ -7,7 +7,7 @@ use aws_smithy_http_client::tls::{TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, tls};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-pub use resolver::{DnsAnswer, ProbeResolver};
+pub use resolver::ProbeResolver;
 
 /// The HTTP client for every SDK client (S3, IMDS, ...), resolving through `resolver`.
 /// `ca_bundle` (PEM, from `AWS_CA_BUNDLE`) is trusted in addition to the system roots, e.g. a

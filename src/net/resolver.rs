@@ -14,39 +14,8 @@ use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use serde::{Deserialize, Serialize};
 
-/// One lookup the resolver performed for a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DnsAnswer {
-    pub name: String,
-    pub addresses: Vec<IpAddr>,
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// One answer record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DnsRecord {
-    pub address: IpAddr,
-    pub ttl: u32,
-}
-
-/// A typed lookup (A or AAAA) for the `dns` check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TypedLookup {
-    pub name: String,
-    /// `A` or `AAAA`.
-    pub record_type: String,
-    pub records: Vec<DnsRecord>,
-    pub duration_ms: u64,
-    /// `nxdomain`, `no_records`, `timeout`, `servfail`, `refused`, `dns_error`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+use crate::evidence::{DnsAnswer, DnsRecord, ErrorCode, RecordType as Rtype, TypedLookup};
 
 /// A lookup failure, kept as a distinct type so errors can be traced back to DNS.
 #[derive(Debug)]
@@ -79,20 +48,31 @@ pub struct ProbeResolver {
 }
 
 /// A short code for a hickory error, from its text (hickory's error kinds are not stable).
-pub fn classify_dns_error(message: &str) -> &'static str {
+pub fn classify_dns_error(message: &str) -> ErrorCode {
     let m = message.to_ascii_lowercase();
     if m.contains("nxdomain") || m.contains("no such domain") {
-        "nxdomain"
+        ErrorCode::Nxdomain
     } else if m.contains("no record") || m.contains("no records") {
-        "no_records"
+        ErrorCode::NoRecords
     } else if m.contains("timed out") || m.contains("timeout") {
-        "timeout"
+        ErrorCode::Timeout
     } else if m.contains("servfail") || m.contains("server failure") {
-        "servfail"
+        ErrorCode::Servfail
     } else if m.contains("refused") {
-        "refused"
+        ErrorCode::Refused
     } else {
-        "dns_error"
+        ErrorCode::DnsError
+    }
+}
+
+/// The name as a fully qualified query (`name.`): a dotted name is never expanded with the
+/// resolv.conf `search` domains (no `…amazonaws.com.ec2.internal` queries). IP literals and
+/// single-label names are left as they are.
+fn fqdn(name: &str) -> String {
+    if name.ends_with('.') || !name.contains('.') || name.parse::<IpAddr>().is_ok() {
+        name.to_string()
+    } else {
+        format!("{name}.")
     }
 }
 
@@ -158,7 +138,7 @@ impl ProbeResolver {
     pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, DnsLookupError> {
         let started = Instant::now();
         let result = match &*self.backend {
-            Backend::Hickory(r) => match r.lookup_ip(name).await {
+            Backend::Hickory(r) => match r.lookup_ip(fqdn(name)).await {
                 Ok(l) => {
                     let addrs: Vec<IpAddr> = l.iter().collect();
                     if addrs.is_empty() {
@@ -189,7 +169,7 @@ impl ProbeResolver {
         let started = Instant::now();
         let rtype = if v6 { RecordType::AAAA } else { RecordType::A };
         let result: Result<Vec<DnsRecord>, String> = match &*self.backend {
-            Backend::Hickory(r) => match r.lookup(name, rtype).await {
+            Backend::Hickory(r) => match r.lookup(fqdn(name), rtype).await {
                 Ok(l) => Ok(l
                     .answers()
                     .iter()
@@ -211,13 +191,13 @@ impl ProbeResolver {
         };
         let duration_ms = started.elapsed().as_millis() as u64;
         let (records, error, message) = match result {
-            Ok(r) if r.is_empty() => (r, Some("no_records".to_string()), None),
+            Ok(r) if r.is_empty() => (r, Some(ErrorCode::NoRecords), None),
             Ok(r) => (r, None, None),
-            Err(m) => (vec![], Some(classify_dns_error(&m).to_string()), Some(m)),
+            Err(m) => (vec![], Some(classify_dns_error(&m)), Some(m)),
         };
         TypedLookup {
             name: name.to_string(),
-            record_type: if v6 { "AAAA" } else { "A" }.to_string(),
+            record_type: if v6 { Rtype::Aaaa } else { Rtype::A },
             records,
             duration_ms,
             error,
@@ -225,9 +205,20 @@ impl ProbeResolver {
         }
     }
 
-    /// Every answer given so far, in order.
+    /// Every distinct answer given so far, in order of first appearance (every connection
+    /// resolves its host: the same answer repeated is listed once).
     pub fn answers(&self) -> Vec<DnsAnswer> {
-        self.log.lock().expect("resolver log poisoned").clone()
+        let log = self.log.lock().expect("resolver log poisoned");
+        let mut out: Vec<DnsAnswer> = Vec::new();
+        for a in log.iter() {
+            let seen = out
+                .iter()
+                .any(|o| o.name == a.name && o.addresses == a.addresses && o.error == a.error);
+            if !seen {
+                out.push(a.clone());
+            }
+        }
+        out
     }
 }
 
@@ -239,20 +230,36 @@ impl ResolveDns for ProbeResolver {
 
 #[cfg(test)]
 mod tests {
-    use super::classify_dns_error;
+    use super::{classify_dns_error, fqdn};
+    use crate::evidence::ErrorCode;
+
+    #[test]
+    fn names_are_queried_fully_qualified() {
+        assert_eq!(
+            fqdn("s3.us-east-1.amazonaws.com"),
+            "s3.us-east-1.amazonaws.com."
+        );
+        assert_eq!(
+            fqdn("s3.us-east-1.amazonaws.com."),
+            "s3.us-east-1.amazonaws.com."
+        );
+        assert_eq!(fqdn("localhost"), "localhost");
+        assert_eq!(fqdn("127.0.0.1"), "127.0.0.1");
+        assert_eq!(fqdn("::1"), "::1");
+    }
 
     #[test]
     fn dns_error_codes() {
         for (msg, code) in [
             (
                 "no record found for Query { name: x, type: A } NXDomain",
-                "nxdomain",
+                ErrorCode::Nxdomain,
             ),
-            ("no records found for Query", "no_records"),
-            ("request timed out", "timeout"),
-            ("ServFail", "servfail"),
-            ("error response: Query Refused", "refused"),
-            ("something else", "dns_error"),
+            ("no records found for Query", ErrorCode::NoRecords),
+            ("request timed out", ErrorCode::Timeout),
+            ("ServFail", ErrorCode::Servfail),
+            ("error response: Query Refused", ErrorCode::Refused),
+            ("something else", ErrorCode::DnsError),
         ] {
             assert_eq!(classify_dns_error(msg), code, "{msg}");
         }

@@ -13,7 +13,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use serde::Deserialize;
 
-use crate::evidence::{ErrorInfo, Phase};
+use crate::evidence::{ErrorCode, ErrorInfo, Phase};
 use crate::net::ProbeResolver;
 
 /// AWS's published address ranges.
@@ -87,13 +87,13 @@ pub async fn fetch(
         let ctx = TlsContext::builder()
             .with_trust_store(TrustStore::default().with_pem_certificate(pem.to_vec()))
             .build()
-            .map_err(|e| ErrorInfo::new(Phase::Config, "tls_config", e.to_string()))?;
+            .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::TlsConfig, e.to_string()))?;
         builder = builder.tls_context(ctx);
     }
     let connector = builder.build_with_resolver(resolver.clone());
     let mut req = HttpRequest::new(SdkBody::empty());
     req.set_uri(url)
-        .map_err(|e| ErrorInfo::new(Phase::Config, "bad_url", format!("{url}: {e}")))?;
+        .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::BadUrl, format!("{url}: {e}")))?;
     let work = async {
         let resp = connector.call(req).await.map_err(|e| {
             let as_dyn: &(dyn std::error::Error + 'static) = &e;
@@ -105,30 +105,39 @@ pub async fn fetch(
             } else {
                 Phase::Connect
             };
-            ErrorInfo::new(phase, "ip_ranges_unreachable", format!("{url}: {message}"))
+            ErrorInfo::new(
+                phase,
+                ErrorCode::IpRangesUnreachable,
+                format!("{url}: {message}"),
+            )
         })?;
         let status = resp.status().as_u16();
         let body = ByteStream::new(resp.into_body())
             .collect()
             .await
-            .map_err(|e| ErrorInfo::new(Phase::Response, "body_read_error", e.to_string()))?
+            .map_err(|e| ErrorInfo::new(Phase::Response, ErrorCode::BodyReadError, e.to_string()))?
             .into_bytes();
         if status != 200 {
             return Err(ErrorInfo {
                 phase: Phase::Response,
-                code: "ip_ranges_http_error".into(),
+                code: ErrorCode::IpRangesHttpError,
                 message: format!("{url}: HTTP {status}"),
                 http_status: Some(status),
             });
         }
-        s3_ranges(&body, region)
-            .map_err(|m| ErrorInfo::new(Phase::Verify, "ip_ranges_invalid", format!("{url}: {m}")))
+        s3_ranges(&body, region).map_err(|m| {
+            ErrorInfo::new(
+                Phase::Verify,
+                ErrorCode::IpRangesInvalid,
+                format!("{url}: {m}"),
+            )
+        })
     };
     match tokio::time::timeout(budget, work).await {
         Ok(r) => r,
         Err(_) => Err(ErrorInfo::new(
             Phase::Connect,
-            "timeout",
+            ErrorCode::Timeout,
             format!("{url}: no answer within {} ms", budget.as_millis()),
         )),
     }

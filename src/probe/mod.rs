@@ -17,7 +17,10 @@ use crate::aws::{self, SdkSettings, credentials};
 use crate::config::{Config, ConfigError, validate_region};
 use crate::context;
 use crate::deadline::Deadline;
-use crate::evidence::{ContextEvidence, ContextSource, Evidence, RegionSource};
+use crate::evidence::{
+    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, Phase, RegionSource,
+    SkipReason, TargetEvidence,
+};
 use crate::net::{self, ProbeResolver};
 
 /// What the probe writes: small, recognisable, different per run.
@@ -157,9 +160,9 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             disabled: false,
             duration: ctx_budget,
             instance: None,
-            error: Some(crate::evidence::ErrorInfo::new(
-                crate::evidence::Phase::Request,
-                "imds_timeout",
+            error: Some(ErrorInfo::new(
+                Phase::Request,
+                ErrorCode::ImdsTimeout,
                 format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
             )),
         },
@@ -208,7 +211,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             let sdk = sdk.clone();
             let region = region.clone();
             let fallbacks = network::Fallbacks {
-                cache: prefix_list::Cache::from_env(),
+                cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
                 ca_bundle: cfg.ca_bundle.clone(),
                 ip_ranges_url: ip_ranges::url(),
@@ -243,12 +246,12 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             let ev = if have_creds {
                 s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
             } else {
-                s3::skipped_target(spec, crate::evidence::SkipReason::NoCredentials)
+                s3::skipped_target(spec, SkipReason::NoCredentials)
             };
             (i, ev)
         });
     }
-    let mut targets: Vec<Option<crate::evidence::TargetEvidence>> = vec![None; cfg.targets.len()];
+    let mut targets: Vec<Option<TargetEvidence>> = vec![None; cfg.targets.len()];
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((i, ev)) => targets[i] = Some(ev),

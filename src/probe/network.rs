@@ -12,8 +12,8 @@ use aws_sdk_ec2::types::Filter;
 use crate::aws::{ResponseRecorder, classify_sdk_error};
 use crate::deadline::Deadline;
 use crate::evidence::{
-    EndpointEvidence, ErrorInfo, NetworkEvidence, Phase, PrefixListEvidence, PrefixListSource,
-    RouteEvidence, RouteTableEvidence,
+    EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, NetworkEvidence, Phase,
+    PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
 };
 
 /// Longest time one EC2 call may take (the run deadline may cut it shorter).
@@ -40,7 +40,7 @@ where
     let Some(budget) = deadline.cap(EC2_CALL_CAP) else {
         return Err(ErrorInfo::new(
             Phase::Request,
-            "deadline",
+            ErrorCode::Deadline,
             format!("{what}: the run deadline passed first"),
         ));
     };
@@ -53,7 +53,7 @@ where
         }
         Err(_) => Err(ErrorInfo::new(
             Phase::Connect,
-            "timeout",
+            ErrorCode::Timeout,
             format!("{what}: no answer within {} ms", budget.as_millis()),
         )),
     }
@@ -93,7 +93,7 @@ async fn route_table(
                 None => {
                     return Err(ErrorInfo::new(
                         Phase::Response,
-                        "route_table_not_found",
+                        ErrorCode::RouteTableNotFound,
                         format!(
                             "no route table is associated with {subnet_id} and {vpc_id} has no main table"
                         ),
@@ -199,7 +199,7 @@ async fn s3_prefix_list(
     else {
         return Err(ErrorInfo::new(
             Phase::Response,
-            "prefix_list_not_found",
+            ErrorCode::PrefixListNotFound,
             format!("no managed prefix list named {name}"),
         ));
     };
@@ -226,12 +226,14 @@ async fn endpoints(
     Ok(out
         .vpc_endpoints()
         .iter()
-        .map(|e| EndpointEvidence {
+        .filter_map(|e| {
+            // A type this build does not know is no S3 path it can judge.
+            let endpoint_type = EndpointType::from_api(e.vpc_endpoint_type()?.as_str())?;
+            Some((e, endpoint_type))
+        })
+        .map(|(e, endpoint_type)| EndpointEvidence {
             id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-            endpoint_type: e
-                .vpc_endpoint_type()
-                .map(|t| t.as_str().to_string())
-                .unwrap_or_default(),
+            endpoint_type,
             service_name: e.service_name().unwrap_or_default().to_string(),
             // moto sends `available` where AWS sends `Available`: compare lower-cased.
             state: e
@@ -302,7 +304,7 @@ pub async fn collect(
                 }
                 None => Err(ErrorInfo::new(
                     Phase::Request,
-                    "deadline",
+                    ErrorCode::Deadline,
                     "ip-ranges: the run deadline passed first",
                 )),
             };

@@ -8,27 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-/// The probe's state directory: `$VPCE_PROBE_STATE_DIR`, systemd's `$STATE_DIRECTORY`, else
-/// `$XDG_STATE_HOME/vpce-probe` or `~/.local/state/vpce-probe` (prefix-list cache, sink spool).
-pub fn state_dir() -> Option<PathBuf> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("VPCE_PROBE_STATE_DIR")
-        .or_else(|| {
-            env("STATE_DIRECTORY").map(|d| {
-                // systemd may pass several, colon-separated
-                PathBuf::from(d.to_string_lossy().split(':').next().unwrap_or_default())
-            })
-        })
-        .or_else(|| env("XDG_STATE_HOME").map(|d| d.join("vpce-probe")))
-        .or_else(|| env("HOME").map(|h| h.join(".local/state/vpce-probe")))
-}
-
-/// Where cached prefix lists live: `$VPCE_PROBE_STATE_DIR`, systemd's `$STATE_DIRECTORY`,
-/// else `$XDG_STATE_HOME/vpce-probe` or `~/.local/state/vpce-probe`.
+/// Where cached prefix lists live: the state directory (`Config::state_dir`).
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: Option<PathBuf>,
@@ -51,9 +31,9 @@ pub struct Cached {
 }
 
 impl Cache {
-    /// The cache in the standard state directory.
-    pub fn from_env() -> Self {
-        Self { dir: state_dir() }
+    /// The cache in the state directory `dir` (none: nothing is cached).
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        Self { dir }
     }
 
     fn path(&self, region: &str) -> Option<PathBuf> {

@@ -15,13 +15,13 @@ use aws_sdk_s3::types::ChecksumMode;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::aws::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::deadline::Deadline;
 use crate::evidence::{
-    BucketPolicyEvidence, ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op, SkipReason, TargetEvidence,
+    BucketPolicyEvidence, DnsEvidence, ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome,
+    Phase, S3Op, SkipReason, TargetEvidence,
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
@@ -57,7 +57,7 @@ where
         let mut ev = OpEvidence::skipped(op, SkipReason::NothingWritten);
         ev.outcome = OpOutcome::Failed(ErrorInfo::new(
             Phase::Request,
-            "deadline",
+            ErrorCode::Deadline,
             "the run deadline passed before this operation could start",
         ));
         return (ev, None);
@@ -78,7 +78,7 @@ where
             };
             let err = ErrorInfo::new(
                 phase,
-                "timeout",
+                ErrorCode::Timeout,
                 format!(
                     "no answer within the time left in the run ({} ms)",
                     budget.as_millis()
@@ -92,7 +92,7 @@ where
         duration,
         outcome,
         meta,
-        detail: Map::new(),
+        detail: OpDetail::default(),
     };
     (ev, value)
 }
@@ -106,13 +106,15 @@ fn stop_after(ev: &OpEvidence) -> Option<SkipReason> {
     let e = ev.error()?;
     if e.is_network() {
         return Some(SkipReason::Unreachable {
-            after: ev.op.check_name().to_string(),
+            after: format!("s3_{}", ev.op.as_str()),
         });
     }
-    if ev.op == S3Op::HeadBucket && (e.code == "NoSuchBucket" || e.http_status == Some(404)) {
+    if ev.op == S3Op::HeadBucket
+        && (e.code.service() == Some("NoSuchBucket") || e.http_status == Some(404))
+    {
         return Some(SkipReason::BucketMissing);
     }
-    (e.code == "NoSuchBucket").then_some(SkipReason::BucketMissing)
+    (e.code.service() == Some("NoSuchBucket")).then_some(SkipReason::BucketMissing)
 }
 
 /// Probe one bucket: head, list, then (unless read-only) put, get, delete.
@@ -136,7 +138,7 @@ pub async fn probe_target(
     let dns_budget = deadline.remaining().unwrap_or(Duration::from_millis(1));
     let dns_ev = tokio::time::timeout(dns_budget, dns::check(resolver, names.clone()))
         .await
-        .unwrap_or_else(|_| crate::evidence::DnsEvidence {
+        .unwrap_or_else(|_| DnsEvidence {
             servers: resolver.servers(),
             names,
             lookups: vec![],
@@ -158,7 +160,7 @@ pub async fn probe_target(
     .await;
     let bucket_region = head.meta.bucket_region.clone();
     if let Some(br) = &bucket_region {
-        head.detail.insert("bucket_region".into(), json!(br));
+        head.detail.bucket_region = Some(br.clone());
         if *br != region && !br.is_empty() {
             // Follow the bucket, as the AWS CLI does; diagnose reports the mismatch.
             region = br.clone();
@@ -187,13 +189,10 @@ pub async fn probe_target(
                 },
             )
             .await;
-            ev.detail.insert("prefix".into(), json!(spec.prefix));
+            ev.detail.prefix = Some(spec.prefix.clone());
             if let Some(out) = out {
-                ev.detail.insert("key_count".into(), json!(out.key_count()));
-                ev.detail.insert(
-                    "truncated".into(),
-                    json!(out.is_truncated().unwrap_or(false)),
-                );
+                ev.detail.key_count = out.key_count().map(i64::from);
+                ev.detail.truncated = Some(out.is_truncated().unwrap_or(false));
             }
             stop = stop.or_else(|| stop_after(&ev));
             ev
@@ -223,24 +222,23 @@ pub async fn probe_target(
                 .send()
         })
         .await;
-        ev.detail.insert("key".into(), json!(spec.probe_key));
-        ev.detail.insert("bytes".into(), json!(spec.body.len()));
-        ev.detail.insert("sha256".into(), json!(checksum));
-        ev.detail
-            .insert("conditional".into(), json!("If-None-Match: *"));
+        ev.detail.key = Some(spec.probe_key.clone());
+        ev.detail.bytes = Some(spec.body.len() as u64);
+        ev.detail.sha256 = Some(checksum.clone());
+        ev.detail.conditional = Some("If-None-Match: *".into());
         if let Some(out) = out {
             if let Some(etag) = out.e_tag() {
-                ev.detail.insert("etag".into(), json!(etag));
+                ev.detail.etag = Some(etag.to_string());
             }
             if let Some(v) = out.version_id() {
-                ev.detail.insert("version_id".into(), json!(v));
+                ev.detail.version_id = Some(v.to_string());
             }
             if let Some(sent_back) = out.checksum_sha256()
                 && sent_back != checksum
             {
                 ev.outcome = OpOutcome::Failed(ErrorInfo::new(
                     Phase::Verify,
-                    "checksum_mismatch",
+                    ErrorCode::ChecksumMismatch,
                     format!("S3 stored checksum {sent_back}, the probe sent {checksum}"),
                 ));
             }
@@ -306,14 +304,12 @@ pub async fn probe_target(
             if version.is_some() && denied {
                 let (mut plain, _) = delete(None).await;
                 plain.duration += ev.duration;
-                plain
-                    .detail
-                    .insert("version_delete_denied".into(), json!(true));
+                plain.detail.version_delete_denied = Some(true);
                 ev = plain;
             } else if let Some(v) = version {
-                ev.detail.insert("version_id".into(), json!(v));
+                ev.detail.version_id = Some(v.clone());
             }
-            ev.detail.insert("key".into(), json!(spec.probe_key));
+            ev.detail.key = Some(spec.probe_key.clone());
             ev
         }
     };
@@ -346,7 +342,7 @@ async fn get_bucket_policy(
     deadline: &Deadline,
 ) -> BucketPolicyEvidence {
     let (ev, out) = run_op(
-        S3Op::HeadBucket,
+        S3Op::GetBucketPolicy,
         deadline.cap(Duration::from_secs(3)),
         |rec| {
             client
@@ -360,7 +356,7 @@ async fn get_bucket_policy(
     .await;
     let (policy, error) = match (out, ev.error()) {
         (Some(o), _) => (o.policy().map(str::to_string), None),
-        (None, Some(e)) if e.code == "NoSuchBucketPolicy" => (None, None),
+        (None, Some(e)) if e.code.service() == Some("NoSuchBucketPolicy") => (None, None),
         (None, Some(e)) => (None, Some(e.clone())),
         (None, None) => (None, None),
     };
@@ -368,6 +364,7 @@ async fn get_bucket_policy(
         policy,
         error,
         duration: ev.duration,
+        meta: ev.meta,
     }
 }
 
@@ -394,26 +391,25 @@ async fn get_probe_object(
         Ok::<_, SdkError<GetObjectError, HttpResponse>>((s3_checksum, bytes))
     })
     .await;
-    ev.detail.insert("key".into(), json!(spec.probe_key));
+    ev.detail.key = Some(spec.probe_key.clone());
     if let Some((s3_checksum, bytes)) = body {
         match bytes {
             Err(e) => {
                 ev.outcome = OpOutcome::Failed(ErrorInfo::new(
                     Phase::Response,
-                    "body_read_error",
+                    ErrorCode::BodyReadError,
                     crate::aws::chain_message(&e),
                 ));
             }
             Ok(bytes) => {
                 let got = sha256_b64(&bytes);
-                ev.detail.insert("bytes".into(), json!(bytes.len()));
-                ev.detail.insert("sha256".into(), json!(got));
-                ev.detail
-                    .insert("s3_checksum".into(), json!(s3_checksum.is_some()));
+                ev.detail.bytes = Some(bytes.len() as u64);
+                ev.detail.sha256 = Some(got.clone());
+                ev.detail.s3_checksum = Some(s3_checksum.is_some());
                 if bytes.as_ref() != spec.body.as_slice() || got != expected {
                     ev.outcome = OpOutcome::Failed(ErrorInfo::new(
                         Phase::Verify,
-                        "content_mismatch",
+                        ErrorCode::ContentMismatch,
                         format!(
                             "read back {} bytes (sha256 {got}), wrote {} bytes (sha256 {expected})",
                             bytes.len(),
@@ -423,11 +419,11 @@ async fn get_probe_object(
                 } else if let Some(c) = s3_checksum.filter(|c| *c != expected) {
                     ev.outcome = OpOutcome::Failed(ErrorInfo::new(
                         Phase::Verify,
-                        "checksum_mismatch",
+                        ErrorCode::ChecksumMismatch,
                         format!("S3 reports sha256 {c}, the probe wrote {expected}"),
                     ));
                 } else {
-                    ev.detail.insert("verified".into(), json!(true));
+                    ev.detail.verified = Some(true);
                 }
             }
         }
@@ -468,23 +464,20 @@ async fn get_user_key(
         Ok::<_, SdkError<GetObjectError, HttpResponse>>((total, bytes))
     })
     .await;
-    ev.detail.insert("key".into(), json!(key));
-    ev.detail.insert(
-        "range".into(),
-        json!(format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1)),
-    );
+    ev.detail.key = Some(key.to_string());
+    ev.detail.range = Some(format!("bytes=0-{}", USER_KEY_RANGE_BYTES - 1));
     if let Some((total, bytes)) = out {
         if let Some(t) = total {
-            ev.detail.insert("object_size".into(), json!(t));
+            ev.detail.object_size = Some(t);
         }
         match bytes {
             Ok(n) => {
-                ev.detail.insert("bytes".into(), json!(n));
+                ev.detail.bytes = Some(n as u64);
             }
             Err(e) => {
                 ev.outcome = OpOutcome::Failed(ErrorInfo::new(
                     Phase::Response,
-                    "body_read_error",
+                    ErrorCode::BodyReadError,
                     crate::aws::chain_message(&e),
                 ))
             }
@@ -495,7 +488,7 @@ async fn get_user_key(
 
 /// A target none of whose operations could run (e.g. no credentials).
 pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
-    let ops = S3Op::ALL
+    let ops = S3Op::CHECKED
         .into_iter()
         .map(|op| OpEvidence::skipped(op, reason.clone()))
         .collect();
@@ -511,17 +504,4 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         dns: None,
         bucket_policy: None,
     }
-}
-
-/// Merge what the transport saw into a check's detail (status, request ids, peer).
-pub fn detail_with_meta(ev: &OpEvidence) -> Map<String, Value> {
-    let mut d = ev.detail.clone();
-    if let Ok(Value::Object(meta)) = serde_json::to_value(&ev.meta)
-        && !matches!(ev.outcome, OpOutcome::Skipped(_))
-    {
-        for (k, v) in meta {
-            d.entry(k).or_insert(v);
-        }
-    }
-    d
 }

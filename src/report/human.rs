@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::diagnose::path::{PathVerdict, Verdict};
-use crate::diagnose::{Severity, Status};
+use crate::diagnose::{CheckName, Severity, Status};
 use crate::evidence::ContextSource;
 use crate::report::model::{Check, NetworkReport, Report};
 
@@ -127,7 +127,7 @@ fn summary(c: &Check) -> String {
         return parts.join(" · ");
     }
     match c.name {
-        "imds" => {
+        CheckName::Imds => {
             if let Some(id) = s(c, "instance_id") {
                 parts.push(id.to_string());
             }
@@ -135,7 +135,7 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("via {ep}"));
             }
         }
-        "dns" => {
+        CheckName::Dns => {
             let names = c.detail.get("names").and_then(Value::as_array);
             let lookups = c.detail.get("lookups").and_then(Value::as_array);
             if let (Some(names), Some(lookups)) = (names, lookups) {
@@ -164,7 +164,7 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("via {first}"));
             }
         }
-        "route" => {
+        CheckName::Route => {
             if let Some(v) = s(c, "verdict") {
                 parts.push(v.replace('_', " "));
             }
@@ -175,7 +175,7 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("in {rtb}"));
             }
         }
-        "endpoint_policy" | "bucket_policy" => {
+        CheckName::EndpointPolicy | CheckName::BucketPolicy => {
             if let Some(e) = s(c, "vpc_endpoint_id") {
                 parts.push(e.to_string());
             }
@@ -198,7 +198,7 @@ fn summary(c: &Check) -> String {
                 }
             }
         }
-        "prefix_list" => {
+        CheckName::PrefixList => {
             if let Some(id) = s(c, "id") {
                 parts.push(format!("{id} ({})", s(c, "name").unwrap_or("")));
             }
@@ -209,7 +209,7 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("from {src}"));
             }
         }
-        "credentials" => {
+        CheckName::Credentials => {
             if let Some(p) = s(c, "provider") {
                 parts.push(p.to_string());
             }
@@ -222,27 +222,27 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("HTTP {st}"));
             }
             match c.name {
-                "s3_head_bucket" => {
+                CheckName::S3HeadBucket => {
                     if let Some(r) = s(c, "bucket_region") {
                         parts.push(format!("bucket in {r}"));
                     }
                 }
-                "s3_list" => {
+                CheckName::S3List => {
                     if let Some(k) = n(c, "key_count") {
                         parts.push(format!("{k} keys under {}", s(c, "prefix").unwrap_or("")));
                     }
                 }
-                "s3_put" | "s3_delete" => {
+                CheckName::S3Put | CheckName::S3Delete => {
                     if let Some(k) = s(c, "key") {
                         parts.push(k.to_string());
                     }
-                    if c.name == "s3_put"
+                    if c.name == CheckName::S3Put
                         && let Some(b) = n(c, "bytes")
                     {
                         parts.push(format!("{b} B"));
                     }
                 }
-                "s3_get" => {
+                CheckName::S3Get => {
                     if let Some(b) = n(c, "bytes") {
                         let verified = c.detail.get("verified") == Some(&Value::Bool(true));
                         parts.push(if verified {
@@ -413,7 +413,7 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::diagnose::diagnose;
-    use crate::evidence::{ErrorInfo, OpOutcome, Phase};
+    use crate::evidence::{ErrorCode, ErrorInfo, OpOutcome, Phase};
     use crate::testutil::healthy_evidence;
 
     fn render_to_string(ev: &crate::evidence::Evidence, color: bool) -> String {
@@ -455,7 +455,7 @@ mod tests {
         let mut ev = healthy_evidence();
         ev.targets[0].ops[2].outcome = OpOutcome::Failed(ErrorInfo {
             phase: Phase::Response,
-            code: "AccessDenied".into(),
+            code: ErrorCode::Service("AccessDenied".into()),
             message: "Access Denied".into(),
             http_status: Some(403),
         });

@@ -5,3 +5,4 @@ pub mod human;
 pub mod json;
 pub mod model;
 pub mod prometheus;
+pub mod sink;

@@ -4,23 +4,23 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::diagnose::analysis::{Access, ActionDecision};
 use crate::diagnose::path::PathVerdict;
-use crate::diagnose::{CheckVerdict, Diagnosis, Finding, Status};
+use crate::diagnose::{
+    Access, ActionDecision, CheckName, CheckVerdict, Diagnosis, Finding, Status,
+};
 use crate::evidence::{
-    ContextEvidence, CredentialsEvidence, EndpointEvidence, ErrorInfo, Evidence, InstanceContext,
-    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence,
+    ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
+    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, InstanceContext, OpEvidence, OpOutcome,
+    Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence, SinkOutcome,
     TargetEvidence,
 };
-use crate::net::DnsAnswer;
-use crate::probe::s3::detail_with_meta;
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
 
 /// One check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: CheckName,
     pub status: Status,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,7 +33,7 @@ pub struct Check {
 /// The instance context as reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContextReport {
-    pub source: crate::evidence::ContextSource,
+    pub source: ContextSource,
     pub endpoint: String,
     pub disabled: bool,
     #[serde(flatten)]
@@ -45,7 +45,7 @@ pub struct ContextReport {
 /// Which credentials were used — never a secret.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CredentialsReport {
-    pub provider: Option<String>,
+    pub provider: Option<CredentialProvider>,
     pub expires_at: Option<String>,
     pub tried: Vec<ProviderAttempt>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,7 +107,7 @@ pub struct Report {
     pub dns: Vec<DnsAnswer>,
     /// What happened to each `--sink` (absent without sinks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sinks: Vec<crate::sink::SinkOutcome>,
+    pub sinks: Vec<SinkOutcome>,
 }
 
 fn ms(d: std::time::Duration) -> u64 {
@@ -122,7 +122,7 @@ fn imds_check(c: &ContextEvidence, v: &CheckVerdict) -> Check {
         detail.insert("region".into(), json!(i.region));
     }
     Check {
-        name: "imds",
+        name: CheckName::Imds,
         status: v.status,
         duration_ms: ms(c.duration),
         error: c.error.clone(),
@@ -149,7 +149,7 @@ fn credentials_check(c: &CredentialsEvidence, v: &CheckVerdict) -> Check {
         ),
     );
     Check {
-        name: "credentials",
+        name: CheckName::Credentials,
         status: v.status,
         duration_ms: ms(c.duration),
         error: c.error.clone(),
@@ -160,18 +160,18 @@ fn credentials_check(c: &CredentialsEvidence, v: &CheckVerdict) -> Check {
 
 /// A check computed from evidence (not a request): a failure carries an `error` in the
 /// `verify` phase whose message is the hint.
-fn path_check(name: &'static str, v: &CheckVerdict, detail: Map<String, Value>) -> Check {
+fn path_check(v: &CheckVerdict, detail: Map<String, Value>) -> Check {
+    let code = match v.name {
+        CheckName::Route => ErrorCode::RouteFailed,
+        CheckName::EndpointPolicy => ErrorCode::EndpointPolicyFailed,
+        _ => ErrorCode::BucketPolicyFailed,
+    };
     Check {
-        name,
+        name: v.name,
         status: v.status,
         duration_ms: 0,
-        error: (v.status == Status::Fail).then(|| {
-            ErrorInfo::new(
-                Phase::Verify,
-                format!("{name}_failed"),
-                v.hint.clone().unwrap_or_default(),
-            )
-        }),
+        error: (v.status == Status::Fail)
+            .then(|| ErrorInfo::new(Phase::Verify, code, v.hint.clone().unwrap_or_default())),
         hint: v.hint.clone(),
         detail,
     }
@@ -191,7 +191,7 @@ fn dns_check(t: &TargetEvidence, v: &CheckVerdict) -> Check {
         {
             error = Some(ErrorInfo::new(
                 Phase::Dns,
-                l.error.clone().unwrap_or_else(|| "dns_error".into()),
+                l.error.clone().unwrap_or(ErrorCode::DnsError),
                 l.message
                     .clone()
                     .unwrap_or_else(|| format!("{} {}: no answer", l.name, l.record_type)),
@@ -199,12 +199,16 @@ fn dns_check(t: &TargetEvidence, v: &CheckVerdict) -> Check {
         }
     }
     Check {
-        name: "dns",
+        name: CheckName::Dns,
         status: v.status,
         duration_ms: duration,
         error: error.or_else(|| {
             (v.status == Status::Fail).then(|| {
-                ErrorInfo::new(Phase::Dns, "dns_failed", v.hint.clone().unwrap_or_default())
+                ErrorInfo::new(
+                    Phase::Dns,
+                    ErrorCode::DnsFailed,
+                    v.hint.clone().unwrap_or_default(),
+                )
             })
         }),
         hint: v.hint.clone(),
@@ -251,7 +255,7 @@ fn prefix_list_check(ev: &Evidence, v: &CheckVerdict) -> Check {
         error = pl.errors.first().cloned();
     }
     Check {
-        name: "prefix_list",
+        name: CheckName::PrefixList,
         status: v.status,
         duration_ms: duration,
         error,
@@ -260,10 +264,68 @@ fn prefix_list_check(ev: &Evidence, v: &CheckVerdict) -> Check {
     }
 }
 
+/// An S3 operation's check: its verdict, the error, and its detail merged with what the
+/// transport saw (status, request ids, peer) and why it was skipped.
+fn op_check(op: &OpEvidence, v: &CheckVerdict) -> Check {
+    let mut detail = match serde_json::to_value(&op.detail) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if op.attempted()
+        && let Ok(Value::Object(meta)) = serde_json::to_value(&op.meta)
+    {
+        for (k, v) in meta {
+            detail.entry(k).or_insert(v);
+        }
+    }
+    if let OpOutcome::Skipped(r) = &op.outcome
+        && let Ok(Value::Object(m)) = serde_json::to_value(r)
+    {
+        detail.extend(m);
+    }
+    Check {
+        name: v.name,
+        status: v.status,
+        duration_ms: ms(op.duration),
+        error: op.error().cloned(),
+        hint: v.hint.clone(),
+        detail,
+    }
+}
+
+/// One check of a bucket, with the evidence behind it.
+fn target_check(
+    t: &TargetEvidence,
+    td: &crate::diagnose::TargetDiagnosis,
+    v: &CheckVerdict,
+) -> Check {
+    match v.name {
+        CheckName::Dns => dns_check(t, v),
+        CheckName::Route => path_check(v, route_detail(&td.path)),
+        CheckName::EndpointPolicy => path_check(
+            v,
+            decisions_detail(td.path.vpc_endpoint_id.as_deref(), &td.endpoint_decisions),
+        ),
+        CheckName::BucketPolicy => {
+            let mut bp = decisions_detail(None, &td.bucket_decisions);
+            if let Some(b) = &t.bucket_policy
+                && b.error.is_none()
+            {
+                bp.insert("has_policy".into(), json!(b.policy.is_some()));
+            }
+            path_check(v, bp)
+        }
+        op => match t.ops.iter().find(|o| CheckName::of_op(o.op) == Some(op)) {
+            Some(o) => op_check(o, v),
+            None => path_check(v, Map::new()),
+        },
+    }
+}
+
 impl Report {
     /// Record what the sinks did: failures become findings and make the run not ok.
-    pub fn add_sink_outcomes(&mut self, outcomes: Vec<crate::sink::SinkOutcome>) {
-        self.findings.extend(crate::sink::findings(&outcomes));
+    pub fn add_sink_outcomes(&mut self, outcomes: Vec<SinkOutcome>, findings: Vec<Finding>) {
+        self.findings.extend(findings);
         if outcomes.iter().any(|o| !o.ok) {
             self.ok = false;
         }
@@ -279,68 +341,22 @@ impl Report {
             .targets
             .iter()
             .zip(&dx.targets)
-            .map(|(t, td)| {
-                let checks: Vec<Check> = t
-                    .ops
-                    .iter()
-                    .zip(&td.checks)
-                    .map(|(op, v)| {
-                        let mut detail = detail_with_meta(op);
-                        if let OpOutcome::Skipped(r) = &op.outcome
-                            && let Ok(Value::Object(m)) = serde_json::to_value(r)
-                        {
-                            detail.extend(m);
-                        }
-                        Check {
-                            name: op.op.check_name(),
-                            status: v.status,
-                            duration_ms: ms(op.duration),
-                            error: op.error().cloned(),
-                            hint: v.hint.clone(),
-                            detail,
-                        }
-                    })
-                    .collect();
-                let a = &td.analysis;
-                let mut all = vec![dns_check(t, &a.dns)];
-                all.extend(checks);
-                all.push(path_check("route", &a.route, route_detail(&a.path)));
-                all.push(path_check(
-                    "endpoint_policy",
-                    &a.endpoint_policy,
-                    decisions_detail(a.path.vpc_endpoint_id.as_deref(), &a.endpoint_decisions),
-                ));
-                let mut bp = decisions_detail(None, &a.bucket_decisions);
-                if let Some(b) = &t.bucket_policy
-                    && b.error.is_none()
-                {
-                    bp.insert("has_policy".into(), json!(b.policy.is_some()));
-                }
-                all.push(path_check("bucket_policy", &a.bucket_policy, bp));
-                let checks = all;
-                let ok = td.ok;
-                TargetReport {
-                    path: a.path.clone(),
-                    access: a.access,
-                    bucket: t.bucket.clone(),
-                    region: t.region.clone(),
-                    bucket_region: t.bucket_region.clone(),
-                    prefix: t.prefix.clone(),
-                    probe_key: t.probe_key.clone(),
-                    key: t.user_key.clone(),
-                    read_only: t.read_only,
-                    ok,
-                    checks,
-                    findings: td.findings.clone(),
-                }
+            .map(|(t, td)| TargetReport {
+                path: td.path.clone(),
+                access: td.access,
+                bucket: t.bucket.clone(),
+                region: t.region.clone(),
+                bucket_region: t.bucket_region.clone(),
+                prefix: t.prefix.clone(),
+                probe_key: t.probe_key.clone(),
+                key: t.user_key.clone(),
+                read_only: t.read_only,
+                ok: td.ok,
+                checks: td.checks.iter().map(|v| target_check(t, td, v)).collect(),
+                findings: td.findings.clone(),
             })
             .collect();
-        let findings = dx
-            .findings
-            .iter()
-            .chain(dx.targets.iter().flat_map(|t| t.findings.iter()))
-            .cloned()
-            .collect();
+        let findings = dx.all_findings().cloned().collect();
         Report {
             schema: SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
@@ -363,11 +379,15 @@ impl Report {
                 tried: ev.credentials.tried.clone(),
                 error: ev.credentials.error.clone(),
             },
-            checks: vec![
-                imds_check(&ev.context, &dx.imds),
-                credentials_check(&ev.credentials, &dx.credentials),
-                prefix_list_check(ev, &dx.prefix_list),
-            ],
+            checks: dx
+                .checks
+                .iter()
+                .map(|v| match v.name {
+                    CheckName::Imds => imds_check(&ev.context, v),
+                    CheckName::Credentials => credentials_check(&ev.credentials, v),
+                    _ => prefix_list_check(ev, v),
+                })
+                .collect(),
             network: ev.network.as_ref().map(|n| NetworkReport {
                 prefix_list: n.prefix_list.clone(),
                 route_table: n.route_table.clone(),

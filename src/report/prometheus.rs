@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::diagnose::analysis::verdict_name;
+use crate::diagnose::inputs::verdict_name;
 use crate::diagnose::path::Verdict;
 use crate::diagnose::{Severity, Status};
 use crate::report::model::Report;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 /// At most this many undelivered payloads per sink.
-pub const MAX_FILES: usize = 50;
+pub const MAX_FILES: usize = crate::evidence::SPOOL_MAX_FILES;
 
 /// A spool directory for one sink.
 #[derive(Debug, Clone)]
@@ -15,7 +15,7 @@ pub struct Spool {
 
 impl Spool {
     /// `<state dir>/spool/<sink>`; `state` is the probe's state directory (see
-    /// `probe::prefix_list::Cache`), `None` when there is none (nothing can be spooled).
+    /// `Config::state_dir`), `None` when there is none (nothing can be spooled).
     pub fn new(state: Option<PathBuf>, sink: &str) -> Self {
         Self {
             dir: state.map(|s| s.join("spool").join(sink)),

@@ -14,28 +14,10 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 
 use crate::aws::classify_sdk_error;
-use crate::diagnose::{Finding, Severity};
-use crate::evidence::{ErrorInfo, Phase};
+use crate::evidence::{ErrorCode, ErrorInfo, Phase, SinkKind, SinkOutcome};
 use crate::report::cloudwatch::{Datum, datums_for, emf_event};
 use crate::report::model::Report;
 use spool::Spool;
-
-/// Which sinks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SinkKind {
-    CloudwatchMetrics,
-    CloudwatchLogs,
-}
-
-impl SinkKind {
-    fn name(self) -> &'static str {
-        match self {
-            SinkKind::CloudwatchMetrics => "cloudwatch_metrics",
-            SinkKind::CloudwatchLogs => "cloudwatch_logs",
-        }
-    }
-}
 
 /// Sink settings.
 #[derive(Debug, Clone)]
@@ -51,21 +33,6 @@ pub struct SinkConfig {
     pub state_dir: Option<std::path::PathBuf>,
     /// Add an `InstanceId` dimension to every metric.
     pub instance_dimension: bool,
-}
-
-/// What happened to one sink.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SinkOutcome {
-    pub sink: SinkKind,
-    pub ok: bool,
-    /// Spooled payloads of earlier runs delivered now.
-    pub resent: usize,
-    /// This run's payload was spooled for the next run.
-    pub spooled: bool,
-    /// Oldest spooled payloads dropped to keep the spool bounded.
-    pub dropped: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
 }
 
 /// A spooled payload: what to send again.
@@ -156,7 +123,7 @@ async fn put_log_event(
         .timestamp(timestamp_ms)
         .message(body.to_string())
         .build()
-        .map_err(|e| ErrorInfo::new(Phase::Config, "bad_log_event", e.to_string()))?;
+        .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::BadLogEvent, e.to_string()))?;
     let send = || {
         logs.put_log_events()
             .log_group_name(group)
@@ -168,7 +135,7 @@ async fn put_log_event(
         Ok(_) => Ok(()),
         Err(e) => {
             let info = classify_sdk_error(&e, &Default::default());
-            if info.code != "ResourceNotFoundException" {
+            if info.code.service() != Some("ResourceNotFoundException") {
                 return Err(info);
             }
             // Create what is missing (when allowed): the stream first, the group only when
@@ -179,10 +146,10 @@ async fn put_log_event(
                     .log_stream_name(stream)
                     .send()
             };
-            let exists = |i: &ErrorInfo| i.code == "ResourceAlreadyExistsException";
+            let exists = |i: &ErrorInfo| i.code.service() == Some("ResourceAlreadyExistsException");
             if let Err(e) = create_stream().await {
                 let i = classify_sdk_error(&e, &Default::default());
-                if i.code == "ResourceNotFoundException" {
+                if i.code.service() == Some("ResourceNotFoundException") {
                     if let Err(e) = logs.create_log_group().log_group_name(group).send().await {
                         let i = classify_sdk_error(&e, &Default::default());
                         if !exists(&i) {
@@ -224,7 +191,7 @@ pub async fn deliver(
             .unwrap_or_default()
             .max(Duration::from_millis(1));
         let stale = std::cell::Cell::new(0usize);
-        let spool = Spool::new(cfg.state_dir.clone(), sink.name());
+        let spool = Spool::new(cfg.state_dir.clone(), sink.as_str());
         let ts = now_ms();
         let payload = Payload {
             body: match sink {
@@ -298,10 +265,10 @@ pub async fn deliver(
             Ok(r) => r,
             Err(_) => Err(ErrorInfo::new(
                 Phase::Connect,
-                "timeout",
+                ErrorCode::Timeout,
                 format!(
                     "{}: no answer within {} ms",
-                    sink.name(),
+                    sink.as_str(),
                     budget.as_millis()
                 ),
             )),
@@ -333,41 +300,4 @@ pub async fn deliver(
         }
     }
     out
-}
-
-/// Findings for the sinks that failed (and spooled payloads dropped).
-pub fn findings(outcomes: &[SinkOutcome]) -> Vec<Finding> {
-    let mut f = Vec::new();
-    for o in outcomes.iter().filter(|o| !o.ok) {
-        let e = o
-            .error
-            .clone()
-            .unwrap_or_else(|| ErrorInfo::new(Phase::Request, "sink_error", ""));
-        f.push(Finding {
-            code: "sink_failed",
-            severity: Severity::Error,
-            component: "sink",
-            message: format!("{}: {} ({})", o.sink.name(), e.message, e.code),
-            hint: if o.spooled {
-                "the report was spooled and will be sent by the next run; check the network path to CloudWatch and the role's cloudwatch:PutMetricData / logs:PutLogEvents permissions".into()
-            } else {
-                "the report could not be spooled (no writable state directory: VPCE_PROBE_STATE_DIR): it is lost for this sink".into()
-            },
-        });
-        if o.dropped > 0 {
-            f.push(Finding {
-                code: "spool_dropped",
-                severity: Severity::Warning,
-                component: "sink",
-                message: format!(
-                    "{}: {} spooled reports dropped (beyond the bound of {}, or older than 13 days)",
-                    o.sink.name(),
-                    o.dropped,
-                    spool::MAX_FILES
-                ),
-                hint: "CloudWatch has been unreachable for many runs: fix the sink".into(),
-            });
-        }
-    }
-    f
 }

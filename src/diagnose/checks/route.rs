@@ -1,0 +1,140 @@
+//! The `route` check: does the subnet's route table send the bucket's S3 traffic through the
+//! gateway endpoint, and if not, which route (or missing association) is to blame.
+
+use super::Judged;
+use crate::diagnose::check_name::CheckName;
+use crate::diagnose::finding_code::FindingCode;
+use crate::diagnose::inputs::{gateway_endpoints, route_table};
+use crate::diagnose::model::{CheckVerdict, Finding, Status};
+use crate::diagnose::path::{self, PathVerdict, Verdict};
+use crate::evidence::{Evidence, TargetEvidence};
+
+/// Judge one bucket's route.
+pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
+    let name = CheckName::Route;
+    let rtb = path.route_table_id.clone().unwrap_or_else(|| "?".into());
+    let net = ev.network.as_ref();
+    let endpoints = gateway_endpoints(ev);
+    let endpoint_on_table = match (
+        net.and_then(|n| n.route_table.as_ref()).map(route_table),
+        net.and_then(|n| n.prefix_list.id.clone()),
+    ) {
+        (Some(tb), Some(pl)) => path::gateway_endpoint_route(&tb, &pl).is_some(),
+        _ => false,
+    };
+    let not_on_table = || -> Option<Finding> {
+        let vpce = endpoints.first().filter(|_| !endpoint_on_table)?;
+        Some(FindingCode::GatewayEndpointNotOnRouteTable.finding(
+            format!(
+                "the S3 gateway endpoint {vpce} exists in the VPC but {rtb} has no route to it"
+            ),
+            &[("endpoint", vpce), ("route_table", &rtb)],
+        ))
+    };
+    let first_route = path.addresses.first().and_then(|a| a.route.as_ref());
+    let via = first_route
+        .map(|r| r.route.target.clone())
+        .unwrap_or_default();
+    let address = path
+        .addresses
+        .first()
+        .map(|a| a.address.to_string())
+        .unwrap_or_default();
+    match path.verdict {
+        Verdict::GatewayEndpoint => match t.other_region(&ev.region) {
+            Some(br) => Judged::quiet(CheckVerdict::with(
+                name,
+                Status::Warn,
+                format!(
+                    "the bucket is in {br}: a gateway endpoint serves only {} buckets",
+                    ev.region
+                ),
+            )),
+            None => Judged::quiet(CheckVerdict::pass(name)),
+        },
+        Verdict::InterfaceEndpoint => Judged::quiet(CheckVerdict::with(
+            name,
+            Status::Warn,
+            "traffic goes to an interface endpoint (a VPC address), not the gateway endpoint",
+        )),
+        Verdict::InternetGateway | Verdict::NatGateway | Verdict::Other => {
+            if let Some(vpce) = &path.overridden_endpoint {
+                let matched = first_route
+                    .map(|r| r.matched.to_string())
+                    .unwrap_or_default();
+                let f = FindingCode::SpecificRouteOverridesEndpoint.finding(
+                    format!("{matched} → {via} in {rtb} overrides the S3 gateway endpoint {vpce}"),
+                    &[
+                        ("cidr", &matched),
+                        ("target", &via),
+                        ("route_table", &rtb),
+                        ("endpoint", vpce),
+                    ],
+                );
+                return Judged::with(CheckVerdict::with(name, Status::Fail, f.hint.clone()), f);
+            }
+            if endpoints.is_empty() {
+                let vpc = ev
+                    .instance()
+                    .and_then(|i| i.vpc_id.clone())
+                    .unwrap_or_default();
+                let f = FindingCode::NoGatewayEndpoint.finding(
+                    format!("S3 traffic leaves through {via}: the VPC has no S3 gateway endpoint"),
+                    &[("vpc", &vpc), ("region", &ev.region), ("route_table", &rtb)],
+                );
+                let v = CheckVerdict::with(
+                    name,
+                    Status::Warn,
+                    format!("S3 traffic leaves through {via}, not a gateway endpoint"),
+                );
+                return Judged::with(v, f);
+            }
+            if endpoint_on_table {
+                // The endpoint is on the table, but this address is not in its prefix list:
+                // another region's S3 (or a non-S3 address).
+                let why = match t.other_region(&ev.region) {
+                    Some(br) => format!(
+                        "the bucket is in {br}, and the {r} gateway endpoint serves only {r} S3 addresses",
+                        r = ev.region
+                    ),
+                    None => format!("{address} is not in the {} S3 prefix list", ev.region),
+                };
+                return Judged::quiet(CheckVerdict::with(
+                    name,
+                    Status::Warn,
+                    format!("S3 traffic to {address} leaves through {via}: {why}"),
+                ));
+            }
+            let v = CheckVerdict::with(
+                name,
+                Status::Fail,
+                format!("S3 traffic leaves through {via}: the gateway endpoint is not on {rtb}"),
+            );
+            Judged {
+                verdict: v,
+                findings: not_on_table().into_iter().collect(),
+            }
+        }
+        Verdict::NoRoute => {
+            let f = FindingCode::NoRouteToS3.finding(
+                format!("no route to S3 in {rtb}"),
+                &[("route_table", &rtb), ("address", &address)],
+            );
+            let v = CheckVerdict::with(name, Status::Fail, f.hint.clone());
+            let mut findings = vec![f];
+            findings.extend(not_on_table());
+            Judged {
+                verdict: v,
+                findings,
+            }
+        }
+        Verdict::Unknown => Judged::quiet(CheckVerdict::with(
+            name,
+            Status::Warn,
+            format!(
+                "path unknown: {}",
+                path.unknown_reason.as_deref().unwrap_or("no evidence")
+            ),
+        )),
+    }
+}

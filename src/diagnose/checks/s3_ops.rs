@@ -1,0 +1,309 @@
+//! The S3 checks (`s3_head_bucket` … `s3_delete`): each operation's verdict and hint, and the
+//! findings its failure raises (denials excepted: [`crate::diagnose::attribution`] names them).
+
+use super::Judged;
+use crate::diagnose::attribution::{DenialCause, caller};
+use crate::diagnose::check_name::CheckName;
+use crate::diagnose::fault::{Fault, fault};
+use crate::diagnose::finding_code::FindingCode;
+use crate::diagnose::model::{CheckVerdict, Finding, Severity, Status};
+use crate::evidence::{
+    ErrorCode, ErrorInfo, Evidence, OpEvidence, OpOutcome, S3Op, SkipReason, TargetEvidence,
+};
+
+/// The peer a request went to, for hints.
+fn peer(op: &OpEvidence) -> String {
+    op.meta
+        .peer
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "the S3 endpoint".into())
+}
+
+/// Judge one operation; `cause` is who denied it, when it was denied.
+pub fn judge(
+    ev: &Evidence,
+    t: &TargetEvidence,
+    op: &OpEvidence,
+    cause: Option<&DenialCause>,
+) -> Judged {
+    let Some(name) = CheckName::of_op(op.op) else {
+        unreachable!("only checked operations are judged")
+    };
+    match &op.outcome {
+        OpOutcome::Ok => match t
+            .other_region(&ev.region)
+            .filter(|_| op.op == S3Op::HeadBucket)
+        {
+            Some(br) => Judged::quiet(CheckVerdict::with(
+                name,
+                Status::Warn,
+                format!(
+                    "bucket {} is in {br}, not {}: a gateway endpoint only serves buckets in its own region, so this traffic cannot use it",
+                    t.bucket, ev.region
+                ),
+            )),
+            None => Judged::quiet(CheckVerdict::pass(name)),
+        },
+        OpOutcome::Skipped(SkipReason::ReadOnly) => {
+            Judged::quiet(CheckVerdict::new(name, Status::Skip, None))
+        }
+        OpOutcome::Skipped(r) => {
+            Judged::quiet(CheckVerdict::with(name, Status::Skip, r.to_string()))
+        }
+        OpOutcome::Failed(e) => failed(ev, t, op, e, name, cause),
+    }
+}
+
+fn failed(
+    ev: &Evidence,
+    t: &TargetEvidence,
+    op: &OpEvidence,
+    e: &ErrorInfo,
+    name: CheckName,
+    cause: Option<&DenialCause>,
+) -> Judged {
+    let f = fault(e);
+    let status = if f == Fault::KeyExists {
+        Status::Warn
+    } else {
+        Status::Fail
+    };
+    let b = t.bucket.as_str();
+    let check = name.as_str();
+    let peer = peer(op);
+    let finding = |code: FindingCode, message: String, vars: &[(&str, &str)]| {
+        Some(code.finding(message, vars))
+    };
+    let (finding, hint): (Option<Finding>, String) = match f {
+        Fault::AccessDenied => (None, denial_hint(ev, t, op.op, cause)),
+        Fault::BucketMissing => {
+            let f = finding(
+                FindingCode::BucketNotFound,
+                format!("bucket {b} does not exist"),
+                &[("bucket", b)],
+            );
+            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
+            (f, h)
+        }
+        Fault::KeyMissing => {
+            let key = t.user_key.as_deref().unwrap_or(&t.probe_key);
+            let f = finding(
+                FindingCode::KeyNotFound,
+                format!("{check}: {}", e.message),
+                &[("key", key), ("bucket", b)],
+            );
+            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
+            (f, h)
+        }
+        Fault::CredentialsRejected => {
+            let provider = ev
+                .credentials
+                .provider
+                .map(|p| p.as_str())
+                .unwrap_or("the credential chain");
+            let f = finding(
+                FindingCode::CredentialsRejected,
+                format!("S3 rejected the credentials: {}", e.code),
+                &[("provider", provider), ("code", e.code.as_str())],
+            );
+            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
+            (f, h)
+        }
+        Fault::WrongRegion => {
+            let advice = format!(
+                "bucket {b} is not in {}: pass --region {}",
+                ev.region,
+                t.bucket_region.as_deref().unwrap_or("<bucket region>")
+            );
+            let f = finding(
+                FindingCode::BucketInOtherRegion,
+                format!("bucket {b} is not in {}", ev.region),
+                &[("advice", &advice)],
+            )
+            .map(|f| f.with_severity(Severity::Error));
+            (f, advice)
+        }
+        Fault::Dns => {
+            let f = FindingCode::DnsFailure.finding(
+                e.message.clone(),
+                &[
+                    ("name", "the S3 endpoint name"),
+                    ("why", &e.message),
+                    ("servers", "the probe's resolver"),
+                ],
+            );
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::Unreachable | Fault::Timeout => {
+            let advice = unreachable_advice(&e.code, f, &peer);
+            let f = finding(
+                FindingCode::S3Unreachable,
+                format!("{check} failed: {} ({})", e.code, e.message),
+                &[("advice", &advice)],
+            );
+            (f, advice)
+        }
+        Fault::Tls => {
+            let f = FindingCode::TlsFailure.finding(e.message.clone(), &[]);
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::ServerError => {
+            let status = e.http_status.unwrap_or(500).to_string();
+            let f = FindingCode::S3ServerError
+                .finding(format!("{check}: HTTP {status}"), &[("status", &status)]);
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::KeyExists => {
+            let f = FindingCode::ProbeKeyExists.finding(
+                format!("an object already exists at {}", t.probe_key),
+                &[("key", &t.probe_key)],
+            );
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::ContentMismatch => {
+            let f = FindingCode::ContentMismatch.finding(e.message.clone(), &[]);
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::Deadline => {
+            let f = FindingCode::RunDeadlineExceeded.finding(
+                format!("{check} did not run before the deadline"),
+                &[("check", check)],
+            );
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+        Fault::Other => {
+            let f = FindingCode::S3Error.finding(
+                format!("{check}: {}: {}", e.code, e.message),
+                &[("code", e.code.as_str()), ("message", &e.message)],
+            );
+            let h = f.hint.clone();
+            (Some(f), h)
+        }
+    };
+    Judged {
+        verdict: CheckVerdict::with(name, status, hint),
+        findings: finding.into_iter().collect(),
+    }
+}
+
+/// What an unreachable S3 means, by how the connection failed.
+fn unreachable_advice(code: &ErrorCode, f: Fault, peer: &str) -> String {
+    if f == Fault::Timeout {
+        return format!(
+            "connected to {peer} but no complete answer in time: a slow or filtering proxy, or a very slow path (--timeout)"
+        );
+    }
+    match code {
+        ErrorCode::RouteBlackholed => format!(
+            "the route to {peer} is a blackhole: a route table entry drops this traffic (often a deleted gateway or endpoint)"
+        ),
+        ErrorCode::ConnectionRefused => {
+            format!("{peer} refused the connection: a proxy or a wrong AWS_ENDPOINT_URL(_S3)?")
+        }
+        ErrorCode::HostUnreachable | ErrorCode::NetworkUnreachable | ErrorCode::RouteProhibited => {
+            format!(
+                "no route to {peer}: the subnet's route table has no path to S3 — add the S3 gateway endpoint to it, or a NAT gateway"
+            )
+        }
+        _ => format!(
+            "no connection to {peer} within the deadline: traffic is dropped on the way — in a private subnet the S3 gateway endpoint must be on the subnet's route table; also check security group egress and network ACLs"
+        ),
+    }
+}
+
+/// The hint under a denied operation, naming its cause.
+fn denial_hint(ev: &Evidence, t: &TargetEvidence, op: S3Op, cause: Option<&DenialCause>) -> String {
+    let action = op.iam_action();
+    let b = &t.bucket;
+    match cause {
+        Some(DenialCause::EndpointPolicy { endpoint }) => format!(
+            "denied by the policy of VPC endpoint {endpoint}: it does not allow {action} on {b}; edit the endpoint policy"
+        ),
+        Some(DenialCause::BucketPolicyRequiresEndpoint {
+            wanted,
+            used,
+            inferred,
+        }) => format!(
+            "denied by the bucket policy of {b}{}: it requires {}, but {}",
+            if *inferred {
+                " (inferred: the policy could not be read)"
+            } else {
+                ""
+            },
+            wanted.join(" or "),
+            match used {
+                Some(u) => format!("the request came through {u}"),
+                None =>
+                    "the request did not come through a VPC endpoint (check the route table)".into(),
+            }
+        ),
+        Some(DenialCause::BucketPolicy) => {
+            format!("denied by an explicit Deny in the bucket policy of {b} for {action}")
+        }
+        Some(DenialCause::IdentityPolicy) => format!(
+            "no identity-based policy of the caller allows {action} on {b}: grant it to the instance role"
+        ),
+        Some(DenialCause::OtherPolicy(p)) => format!(
+            "denied by a {} policy (S3's message): {action} on {b} is not allowed by it",
+            p.name()
+        ),
+        Some(DenialCause::Unattributed) | None => format!(
+            "S3 denied {action} on {b}: check the IAM policy of {}, the bucket policy of {b}, and the VPC endpoint policy",
+            caller(ev)
+        ),
+    }
+}
+
+/// Bucket-level findings of the S3 operations: a bucket in another region, and a probe object
+/// (or version) this run wrote and could not remove.
+pub fn leftovers(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(br) = t.other_region(&ev.region) {
+        out.push(FindingCode::BucketInOtherRegion.finding(
+            format!("bucket {} is in {br}; the probe runs in {}", t.bucket, ev.region),
+            &[(
+                "advice",
+                &format!(
+                    "the S3 gateway endpoint of this VPC only serves {} buckets: traffic to {br} leaves through a NAT/internet gateway; probe with --region {br} or move the bucket",
+                    ev.region
+                ),
+            )],
+        ));
+    }
+    let ok = |op: S3Op| t.op(op).is_some_and(|o| o.outcome == OpOutcome::Ok);
+    let wrote = ok(S3Op::Put);
+    let deleted = ok(S3Op::Delete);
+    let version_kept = t
+        .op(S3Op::Delete)
+        .is_some_and(|o| o.detail.version_delete_denied == Some(true));
+    let vars: [(&str, &str); 3] = [
+        ("bucket", &t.bucket),
+        ("key", &t.probe_key),
+        ("prefix", &t.prefix),
+    ];
+    if wrote && deleted && version_kept {
+        out.push(FindingCode::ProbeVersionLeftBehind.finding(
+            format!(
+                "s3://{}/{} is hidden behind a delete marker, but its version remains (versioned bucket)",
+                t.bucket, t.probe_key
+            ),
+            &vars,
+        ));
+    }
+    if wrote && !deleted {
+        out.push(FindingCode::ProbeObjectLeftBehind.finding(
+            format!(
+                "the probe object s3://{}/{} could not be deleted",
+                t.bucket, t.probe_key
+            ),
+            &vars,
+        ));
+    }
+    out
+}

@@ -1,0 +1,405 @@
+//! The single source of every finding code: its wire name, severity, the component it blames,
+//! its one-line meaning and the hint template it renders. The findings table of
+//! docs/diagnosis.md and the `enum` of docs/report.schema.json are generated from here (and a
+//! test fails when they drift).
+
+use crate::diagnose::model::{Finding, Severity};
+
+crate::wire_enum! {
+    /// What to fix: the component a finding blames.
+    pub enum Component {
+        Imds => "imds",
+        Credentials => "credentials",
+        Bucket => "bucket",
+        Object => "object",
+        /// A denial no evidence attributes to one policy.
+        Policy => "policy",
+        Region => "region",
+        Dns => "dns",
+        Network => "network",
+        Proxy => "proxy",
+        S3 => "s3",
+        Probe => "probe",
+        RouteTable => "route_table",
+        VpcEndpoint => "vpc_endpoint",
+        EndpointPolicy => "endpoint_policy",
+        BucketPolicy => "bucket_policy",
+        IamPolicy => "iam_policy",
+        Ec2Api => "ec2_api",
+        Expectation => "expectation",
+        Sink => "sink",
+    }
+}
+
+crate::wire_enum! {
+    /// Every finding code the probe reports.
+    pub enum FindingCode {
+        NotOnEc2 => "not_on_ec2",
+        NoCredentials => "no_credentials",
+        CredentialsError => "credentials_error",
+        CredentialsRejected => "credentials_rejected",
+        BucketNotFound => "bucket_not_found",
+        KeyNotFound => "key_not_found",
+        PrefixListFallback => "prefix_list_fallback",
+        PrefixListUnavailable => "prefix_list_unavailable",
+        AccessDeniedUnattributed => "access_denied_unattributed",
+        EndpointPolicyDenies => "endpoint_policy_denies",
+        BucketPolicyRequiresEndpoint => "bucket_policy_requires_endpoint",
+        BucketPolicyDenies => "bucket_policy_denies",
+        BucketPolicySourceIpWithEndpoint => "bucket_policy_source_ip_with_endpoint",
+        IamPolicyDenies => "iam_policy_denies",
+        GatewayEndpointNotOnRouteTable => "gateway_endpoint_not_on_route_table",
+        NoRouteToS3 => "no_route_to_s3",
+        SpecificRouteOverridesEndpoint => "specific_route_overrides_endpoint",
+        NoGatewayEndpoint => "no_gateway_endpoint",
+        InterfaceEndpointDns => "interface_endpoint_dns",
+        ExpectationFailed => "expectation_failed",
+        BucketInOtherRegion => "bucket_in_other_region",
+        DnsFailure => "dns_failure",
+        S3Unreachable => "s3_unreachable",
+        TlsFailure => "tls_failure",
+        S3ServerError => "s3_server_error",
+        ProbeKeyExists => "probe_key_exists",
+        ContentMismatch => "content_mismatch",
+        RunDeadlineExceeded => "run_deadline_exceeded",
+        S3Error => "s3_error",
+        ProbeObjectLeftBehind => "probe_object_left_behind",
+        ProbeVersionLeftBehind => "probe_version_left_behind",
+        SinkFailed => "sink_failed",
+        SpoolDropped => "spool_dropped",
+    }
+}
+
+/// What a code means, for people and for the generated docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeSpec {
+    /// The usual severity.
+    pub severity: Severity,
+    /// Every severity the code can have (the usual one first).
+    pub severities: &'static [Severity],
+    pub component: Component,
+    /// One line: when the probe reports it.
+    pub meaning: &'static str,
+    /// The hint, with `{placeholders}` filled from the evidence.
+    pub hint: &'static str,
+}
+
+const E: &[Severity] = &[Severity::Error];
+const W: &[Severity] = &[Severity::Warning];
+/// Denial codes drop to `info` when `--expect-access deny` is met.
+const E_I: &[Severity] = &[Severity::Error, Severity::Info];
+
+const fn spec(
+    severities: &'static [Severity],
+    component: Component,
+    meaning: &'static str,
+    hint: &'static str,
+) -> CodeSpec {
+    CodeSpec {
+        severity: severities[0],
+        severities,
+        component,
+        meaning,
+        hint,
+    }
+}
+
+impl FindingCode {
+    /// The code's severity, component, meaning and hint template.
+    pub fn spec(self) -> CodeSpec {
+        use Component as C;
+        use FindingCode::*;
+        match self {
+            NotOnEc2 => spec(
+                &[Severity::Warning, Severity::Info],
+                C::Imds,
+                "no instance context: `info` when IMDS is disabled by `AWS_EC2_METADATA_DISABLED`, `warning` when IMDS did not answer (the hint names the deadlines when it timed out, and the causes of a refused IMDSv2 token)",
+                "{why}; running without instance context, region {region} from {region_source}",
+            ),
+            NoCredentials => spec(
+                E,
+                C::Credentials,
+                "no provider in the chain supplied credentials",
+                "{advice}",
+            ),
+            CredentialsError => spec(
+                E,
+                C::Credentials,
+                "a configured credential provider failed or timed out",
+                "fix the failing credential source named above (profile, web identity, container or instance role)",
+            ),
+            CredentialsRejected => spec(
+                E,
+                C::Credentials,
+                "S3 rejected the credentials (`InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`, `InvalidToken`, `TokenRefreshRequired`, `InvalidSecurity`), or a request failed in phase `credentials`",
+                "S3 rejected the credentials from {provider} ({code}): they are invalid, expired or for another partition; refresh them or attach an IAM role",
+            ),
+            BucketNotFound => spec(
+                E,
+                C::Bucket,
+                "`NoSuchBucket`, or HTTP 404 `NotFound` (a `HeadBucket` answer has no body)",
+                "bucket {bucket} does not exist: check the name (bucket names are global; it may be in another account or partition)",
+            ),
+            KeyNotFound => spec(
+                E,
+                C::Object,
+                "`NoSuchKey` (usually a wrong `--key`)",
+                "no object {key} in {bucket}: check --key",
+            ),
+            PrefixListFallback => spec(
+                W,
+                C::Ec2Api,
+                "run-wide: the EC2 API could not be used, and the S3 prefix list came from AWS's published ip-ranges (which may differ from the prefix list) or from the local cache (the message gives its age)",
+                "the EC2 API could not be used ({why}); using {what}: allow ec2:DescribeManagedPrefixLists and ec2:GetManagedPrefixListEntries, and a path to the EC2 API (an interface endpoint for com.amazonaws.{region}.ec2, or NAT)",
+            ),
+            PrefixListUnavailable => spec(
+                W,
+                C::Ec2Api,
+                "run-wide: the EC2 API, ip-ranges and the cache all failed: the path cannot be proven",
+                "the S3 prefix list is unknown ({why}): allow ec2:DescribeManagedPrefixLists and ec2:GetManagedPrefixListEntries, and a path to the EC2 API (an interface endpoint for com.amazonaws.{region}.ec2, or NAT)",
+            ),
+            AccessDeniedUnattributed => spec(
+                E_I,
+                C::Policy,
+                "an HTTP 403 (`AccessDenied`, `Forbidden`, `AllAccessDisabled`, a bare 403) that the evidence does not attribute to one policy; the message lists the denied actions and what S3 said",
+                "S3 denied {actions} on {bucket}: check the IAM policy of {caller}, the bucket policy of {bucket}, and the VPC endpoint policy",
+            ),
+            EndpointPolicyDenies => spec(
+                E_I,
+                C::EndpointPolicy,
+                "the policy of the gateway endpoint the traffic takes does not allow some of the probe's requests (evaluated here, or named by S3's message)",
+                "edit the endpoint policy of {endpoint} to allow {actions} on {resource}: aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint} --policy-document file://policy.json",
+            ),
+            BucketPolicyRequiresEndpoint => spec(
+                E_I,
+                C::BucketPolicy,
+                "the bucket policy denies requests that do not come from a given endpoint or VPC (`aws:SourceVpce`/`aws:SourceVpc`), and the path does not provide it; when the policy cannot be read, inferred from S3's \"resource-based policy\" denial and a path that bypasses the VPC's gateway endpoint (the message says so)",
+                "{fix}",
+            ),
+            BucketPolicyDenies => spec(
+                E_I,
+                C::BucketPolicy,
+                "S3 denied a request, and the bucket policy explicitly denies it (or S3's message names a resource-based policy)",
+                "read the bucket policy of {bucket} (aws s3api get-bucket-policy --bucket {bucket}) and remove or narrow the Deny that matches {actions} from this instance",
+            ),
+            BucketPolicySourceIpWithEndpoint => spec(
+                W,
+                C::BucketPolicy,
+                "the bucket policy tests `aws:SourceIp`, but the traffic takes an endpoint, where S3 sees the instance's private IP: public-IP conditions never match",
+                "public-IP conditions never match endpoint traffic: use aws:SourceVpce or aws:SourceVpc instead",
+            ),
+            IamPolicyDenies => spec(
+                E_I,
+                C::IamPolicy,
+                "S3 says no identity-based policy allows the request: grant the actions to the caller",
+                "grant {caller} {actions} on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/{prefix}* (vpce-probe iam-policy prints a least-privilege policy)",
+            ),
+            GatewayEndpointNotOnRouteTable => spec(
+                E,
+                C::RouteTable,
+                "the VPC has an S3 gateway endpoint, but the subnet's route table has no route to it",
+                "associate the endpoint with the subnet's route table: aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint} --add-route-table-ids {route_table}",
+            ),
+            NoRouteToS3 => spec(
+                E,
+                C::RouteTable,
+                "no route of the subnet's route table matches the S3 address, or the matching route is a blackhole",
+                "{route_table} has no usable route to S3 ({address}): add the S3 gateway endpoint to it",
+            ),
+            SpecificRouteOverridesEndpoint => spec(
+                E,
+                C::RouteTable,
+                "a CIDR route (more specific than, or as specific as, the endpoint's prefix-list entry) sends S3 traffic elsewhere",
+                "the route {cidr} → {target} in {route_table} is more specific than the endpoint's prefix list: remove it (aws ec2 delete-route --route-table-id {route_table} --destination-cidr-block {cidr}) so S3 traffic takes {endpoint}",
+            ),
+            NoGatewayEndpoint => spec(
+                W,
+                C::VpcEndpoint,
+                "S3 traffic leaves through an internet/NAT gateway or another target, and the VPC has no S3 gateway endpoint",
+                "create one (free, keeps S3 traffic off NAT/internet): aws ec2 create-vpc-endpoint --vpc-id {vpc} --service-name com.amazonaws.{region}.s3 --route-table-ids {route_table}",
+            ),
+            InterfaceEndpointDns => spec(
+                W,
+                C::Dns,
+                "the S3 names resolve to an address inside the VPC (an interface endpoint's private DNS), so traffic takes the interface endpoint, not the gateway endpoint",
+                "traffic goes to the interface endpoint, not the gateway endpoint: disable the interface endpoint's private DNS for S3 (or its 'private DNS only for inbound endpoint' option), or expect the interface path",
+            ),
+            ExpectationFailed => spec(
+                E,
+                C::Expectation,
+                "`--expect-path` or `--expect-access` was not met; the message says what was expected and what was found (once per unmet expectation)",
+                "{why}",
+            ),
+            BucketInOtherRegion => spec(
+                &[Severity::Warning, Severity::Error],
+                C::Region,
+                "`warning`: `HeadBucket` says the bucket is in another region (the probe followed it; a gateway endpoint only serves buckets of its own region). `error`: S3 answered with a wrong-region error (`PermanentRedirect`, `AuthorizationHeaderMalformed`, `IllegalLocationConstraintException`, HTTP 301/307)",
+                "{advice}",
+            ),
+            DnsFailure => spec(
+                E,
+                C::Dns,
+                "the S3 endpoint name did not resolve: from the `dns` check, or from a request that failed in phase `dns`",
+                "{name} did not resolve ({why}) with {servers}: check the VPC's DNS (enableDnsSupport, the Route 53 Resolver at the VPC base +2) and /etc/resolv.conf, or AWS_ENDPOINT_URL_S3",
+            ),
+            S3Unreachable => spec(
+                E,
+                C::Network,
+                "no connection (refused, unreachable, blackholed, connect timeout) or no answer before the deadline",
+                "{advice}",
+            ),
+            TlsFailure => spec(
+                E,
+                C::Proxy,
+                "the TLS handshake failed (often a TLS-inspecting proxy)",
+                "the TLS handshake failed: a TLS-inspecting proxy? point AWS_CA_BUNDLE at its CA",
+            ),
+            S3ServerError => spec(
+                E,
+                C::S3,
+                "S3 answered HTTP 5xx",
+                "S3 answered HTTP {status}: usually transient; run again",
+            ),
+            ProbeKeyExists => spec(
+                W,
+                C::Probe,
+                "the conditional put found an object at the probe key (HTTP 412); it was **not** overwritten",
+                "an object already exists at the probe key {key}; it was NOT overwritten. Remove it or choose another --prefix",
+            ),
+            ContentMismatch => spec(
+                E,
+                C::Network,
+                "what was read back, or the checksum S3 stored, differs from what was written",
+                "the object read back differs from what was written: something between the instance and S3 altered it (proxy, cache)",
+            ),
+            RunDeadlineExceeded => spec(
+                E,
+                C::Probe,
+                "an operation could not start before the run deadline (error code `deadline`)",
+                "the run deadline passed before {check} could start: raise --timeout (earlier steps used the time)",
+            ),
+            S3Error => spec(
+                E,
+                C::S3,
+                "any other S3 failure; the message carries the code and S3's message",
+                "{code}: {message}",
+            ),
+            ProbeObjectLeftBehind => spec(
+                W,
+                C::Probe,
+                "this run wrote the probe object and could not delete it",
+                "remove it with: aws s3api delete-object --bucket {bucket} --key '{key}' (and grant s3:DeleteObject on {prefix}*)",
+            ),
+            ProbeVersionLeftBehind => spec(
+                W,
+                C::Probe,
+                "versioned bucket: deleting the exact version this run wrote was denied (HTTP 403), so the probe fell back to a plain delete, which hides the object behind a delete marker; the version remains",
+                "grant s3:DeleteObjectVersion on arn:aws:s3:::{bucket}/{prefix}* so the probe can remove the exact version it wrote",
+            ),
+            SinkFailed => spec(
+                E,
+                C::Sink,
+                "run-wide: a sink could not deliver (denied, throttled, unreachable, or no answer within `--sink-timeout`); the message names the sink, the error and its code",
+                "{advice}",
+            ),
+            SpoolDropped => spec(
+                W,
+                C::Sink,
+                "run-wide: the sink's spool was full (50 payloads) or held payloads older than 13 days, so they were deleted (the message says how many)",
+                "CloudWatch has been unreachable for many runs: fix the sink",
+            ),
+        }
+    }
+
+    /// The codes that report a denial (downgraded to `info` when `--expect-access deny` is met).
+    pub fn is_denial(self) -> bool {
+        use FindingCode::*;
+        matches!(
+            self,
+            AccessDeniedUnattributed
+                | EndpointPolicyDenies
+                | BucketPolicyRequiresEndpoint
+                | BucketPolicyDenies
+                | IamPolicyDenies
+        )
+    }
+
+    /// A finding of this code with its usual severity: `message` says what was found, and the
+    /// hint is the code's template filled with `vars`.
+    pub fn finding(self, message: impl Into<String>, vars: &[(&str, &str)]) -> Finding {
+        let spec = self.spec();
+        Finding {
+            code: self,
+            severity: spec.severity,
+            component: spec.component,
+            message: message.into(),
+            hint: render(spec.hint, vars),
+        }
+    }
+}
+
+impl Finding {
+    /// The same finding with another severity (one the code allows).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        debug_assert!(
+            self.code.spec().severities.contains(&severity),
+            "{} cannot be {severity}",
+            self.code
+        );
+        self.severity = severity;
+        self
+    }
+}
+
+/// Fill `{name}` placeholders from `vars`. A placeholder without a value stays as written (and
+/// fails the debug build: every fixture renders every code it produces).
+pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match vars.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        debug_assert!(false, "no value for {{{name}}} in {template:?}");
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_render_their_placeholders() {
+        assert_eq!(render("a {x} b {y}", &[("x", "1"), ("y", "2")]), "a 1 b 2");
+        assert_eq!(render("no placeholder", &[]), "no placeholder");
+    }
+
+    #[test]
+    fn every_code_has_a_spec_with_its_usual_severity_first() {
+        for c in FindingCode::ALL {
+            let s = c.spec();
+            assert_eq!(s.severities[0], s.severity, "{c}");
+            assert!(!s.meaning.is_empty() && !s.hint.is_empty(), "{c}");
+            assert_eq!(FindingCode::parse(c.as_str()), Some(*c));
+        }
+    }
+}

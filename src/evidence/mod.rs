@@ -1,0 +1,181 @@
+//! Plain data gathered by the collectors: what was asked, what came back, how long it took.
+//!
+//! Nothing here decides pass or fail; that is the job of `diagnose`. This layer imports nothing
+//! else of the crate: collectors fill it, diagnose and report read it.
+
+pub mod dns;
+pub mod error;
+pub mod names;
+pub mod network;
+pub mod s3;
+pub mod sink;
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
+pub use error::{ErrorCode, ErrorInfo, Phase};
+pub use network::{
+    EndpointEvidence, EndpointType, NetworkEvidence, PrefixListEvidence, PrefixListSource,
+    RouteEvidence, RouteTableEvidence,
+};
+pub use s3::{
+    BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason,
+    TargetEvidence,
+};
+pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
+
+crate::wire_enum! {
+    /// How the instance context was learned.
+    pub enum ContextSource {
+        /// From the instance metadata service (IMDSv2).
+        Imds => "imds",
+        /// Not learned: not on EC2, IMDS disabled or unreachable.
+        None => "none",
+    }
+}
+
+/// Who this instance is, as IMDSv2 tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceContext {
+    pub region: Option<String>,
+    pub instance_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub account_id: Option<String>,
+    pub local_ipv4: Option<String>,
+    pub mac: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub vpc_cidrs: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub iam_role: Option<String>,
+}
+
+/// The outcome of asking IMDS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextEvidence {
+    pub source: ContextSource,
+    /// The IMDS endpoint that was (or would have been) asked.
+    pub endpoint: String,
+    /// `AWS_EC2_METADATA_DISABLED` was set.
+    pub disabled: bool,
+    #[serde(skip)]
+    pub duration: Duration,
+    pub instance: Option<InstanceContext>,
+    pub error: Option<ErrorInfo>,
+}
+
+crate::wire_enum! {
+    /// Where the region came from, in AWS precedence order.
+    pub enum RegionSource {
+        Flag => "flag",
+        /// The config file's `region`.
+        Config => "config",
+        Env => "env",
+        Profile => "profile",
+        Imds => "imds",
+    }
+}
+
+crate::wire_enum! {
+    /// The credential providers of the AWS default chain, in chain order.
+    pub enum CredentialProvider {
+        Environment => "environment",
+        Profile => "profile",
+        WebIdentity => "web_identity",
+        Container => "container",
+        InstanceProfile => "instance_profile",
+    }
+}
+
+crate::wire_enum! {
+    /// What asking one provider gave.
+    pub enum ProviderOutcome {
+        Found => "found",
+        NotConfigured => "not_configured",
+        Error => "error",
+        Skipped => "skipped",
+    }
+}
+
+/// One credential provider asked, in chain order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderAttempt {
+    pub provider: CredentialProvider,
+    pub outcome: ProviderOutcome,
+    /// Why (never a secret).
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+/// The outcome of looking for credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsEvidence {
+    /// The provider that supplied them.
+    pub provider: Option<CredentialProvider>,
+    /// When they expire (temporary credentials), RFC 3339.
+    pub expires_at: Option<String>,
+    /// Every provider asked, in order.
+    pub tried: Vec<ProviderAttempt>,
+    #[serde(skip)]
+    pub duration: Duration,
+    pub error: Option<ErrorInfo>,
+}
+
+/// Everything one run learned (serializable, so diagnose can be tested from fixture files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub run_id: String,
+    #[serde(default = "epoch")]
+    pub started_at: SystemTime,
+    #[serde(default)]
+    pub duration: Duration,
+    pub region: String,
+    pub region_source: RegionSource,
+    pub context: ContextEvidence,
+    pub credentials: CredentialsEvidence,
+    pub targets: Vec<TargetEvidence>,
+    /// What the EC2 API says about the network; `None` off EC2.
+    #[serde(default)]
+    pub network: Option<NetworkEvidence>,
+    /// Every DNS answer the probe's resolver gave during the run.
+    #[serde(default)]
+    pub dns: Vec<DnsAnswer>,
+}
+
+impl Evidence {
+    /// The instance context, when IMDS gave one.
+    pub fn instance(&self) -> Option<&InstanceContext> {
+        self.context.instance.as_ref()
+    }
+
+    /// The caller's ARN as S3 sees it, when the evidence names it: the instance role's session
+    /// (`arn:<partition>:sts::<account>:assumed-role/<role>/<instance-id>`) when the credentials
+    /// came from the instance profile. `None` otherwise (policies naming principals are then
+    /// "conditional", never guessed).
+    pub fn caller_arn(&self) -> Option<String> {
+        if self.credentials.provider != Some(CredentialProvider::InstanceProfile) {
+            return None;
+        }
+        let i = self.instance()?;
+        let partition = if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        Some(format!(
+            "arn:{partition}:sts::{}:assumed-role/{}/{}",
+            i.account_id.as_deref()?,
+            i.iam_role.as_deref()?,
+            i.instance_id.as_deref()?
+        ))
+    }
+}
+
+fn epoch() -> SystemTime {
+    SystemTime::UNIX_EPOCH
+}
