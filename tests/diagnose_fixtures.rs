@@ -119,7 +119,18 @@ fn check(path: &Path) -> Result<(), Failed> {
         fixture.get("sinks").is_none() || all.iter().all(|f| f.code != FindingCode::SinkFailed);
     let ok = dx.ok() && sinks_ok;
     if Some(ok) != expect["ok"].as_bool() {
-        return Err(format!("ok is {ok}, wants {} ({all:#?})", expect["ok"]).into());
+        let failed: Vec<String> = dx
+            .checks
+            .iter()
+            .chain(dx.targets.iter().flat_map(|t| t.checks.iter()))
+            .filter(|c| c.status == diagnose::Status::Fail)
+            .map(|c| format!("{}: {:?}", c.name, c.hint))
+            .collect();
+        return Err(format!(
+            "ok is {ok}, wants {}; failed checks {failed:#?}; findings {all:#?}",
+            expect["ok"]
+        )
+        .into());
     }
     if let Some(Value::Object(checks)) = expect.get("checks") {
         for (name, want) in checks {

@@ -114,17 +114,42 @@ pub fn attribute(
         };
         causes.insert(op, cause);
     }
-    // A denial without evidence of its own shares the bucket's one cause, if there is one.
-    let mut known: Vec<&DenialCause> = causes.values().flatten().collect();
-    known.dedup();
-    let shared = (known.len() == 1).then(|| known[0].clone());
+    // A denial without evidence of its own (a HEAD's empty 403) shares the cause found for the
+    // same IAM action (HEAD and List are both s3:ListBucket), or an inferred cause, which
+    // covers every action; never a cause scoped to other actions.
+    let found: Vec<(S3Op, DenialCause)> = causes
+        .iter()
+        .filter_map(|(op, c)| c.clone().map(|c| (*op, c)))
+        .collect();
+    let shared = |op: S3Op| -> Option<DenialCause> {
+        let same_action: Vec<&DenialCause> = found
+            .iter()
+            .filter(|(o, _)| o.iam_action() == op.iam_action())
+            .map(|(_, c)| c)
+            .collect();
+        match same_action.as_slice() {
+            [one] => Some((*one).clone()),
+            [] => found
+                .iter()
+                .map(|(_, c)| c)
+                .find(|c| {
+                    matches!(
+                        c,
+                        DenialCause::BucketPolicyRequiresEndpoint { inferred: true, .. }
+                    )
+                })
+                .cloned(),
+            _ => None,
+        }
+    };
     let causes: BTreeMap<S3Op, DenialCause> = causes
-        .into_iter()
+        .iter()
         .map(|(op, c)| {
             let c = c
-                .or_else(|| shared.clone())
+                .clone()
+                .or_else(|| shared(*op))
                 .unwrap_or(DenialCause::Unattributed);
-            (op, c)
+            (*op, c)
         })
         .collect();
     let mut out = Attribution {

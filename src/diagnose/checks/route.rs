@@ -6,7 +6,7 @@ use crate::diagnose::check_name::CheckName;
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::{gateway_endpoints, route_table};
 use crate::diagnose::model::{CheckVerdict, Finding, Status};
-use crate::diagnose::path::{self, PathVerdict, Verdict};
+use crate::diagnose::path::{self, PathVerdict, Route, RouteDestination, Verdict};
 use crate::evidence::{Evidence, TargetEvidence};
 
 /// Judge one bucket's route.
@@ -15,13 +15,32 @@ pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
     let rtb = path.route_table_id.clone().unwrap_or_else(|| "?".into());
     let net = ev.network.as_ref();
     let endpoints = gateway_endpoints(ev);
-    let endpoint_on_table = match (
-        net.and_then(|n| n.route_table.as_ref()).map(route_table),
-        net.and_then(|n| n.prefix_list.id.clone()),
-    ) {
-        (Some(tb), Some(pl)) => path::gateway_endpoint_route(&tb, &pl).is_some(),
-        _ => false,
-    };
+    let table = net.and_then(|n| n.route_table.as_ref()).map(route_table);
+    // The endpoint's route: to the S3 prefix list when its id is known, else any prefix-list
+    // route to one of the VPC's gateway endpoints (endpoint ids compare case-insensitively).
+    let endpoint_route: Option<Route> =
+        table
+            .as_ref()
+            .and_then(|tb| match net.and_then(|n| n.prefix_list.id.as_deref()) {
+                Some(pl) => path::gateway_endpoint_route(tb, pl).cloned(),
+                None => tb
+                    .routes
+                    .iter()
+                    .find(|r| {
+                        matches!(r.destination, RouteDestination::PrefixList(_))
+                            && endpoints.iter().any(|e| e.eq_ignore_ascii_case(&r.target))
+                    })
+                    .cloned(),
+            });
+    let endpoint_on_table = endpoint_route.is_some();
+    // Its prefix list's entries are unknown: it may well hold the S3 address, so the path is
+    // not proven, and nothing is blamed.
+    let unproven = endpoint_route.as_ref().and_then(|r| match &r.destination {
+        RouteDestination::PrefixList(id) if path.unresolved_prefix_lists.contains(id) => {
+            Some(id.clone())
+        }
+        _ => None,
+    });
     let not_on_table = || -> Option<Finding> {
         let vpce = endpoints.first().filter(|_| !endpoint_on_table)?;
         Some(FindingCode::GatewayEndpointNotOnRouteTable.finding(
@@ -58,6 +77,15 @@ pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
             "traffic goes to an interface endpoint (a VPC address), not the gateway endpoint",
         )),
         Verdict::InternetGateway | Verdict::NatGateway | Verdict::Other => {
+            if let Some(pl) = &unproven {
+                return Judged::quiet(CheckVerdict::with(
+                    name,
+                    Status::Warn,
+                    format!(
+                        "S3 traffic to {address} may leave through {via}: {rtb} routes {pl} to the gateway endpoint, but the entries of {pl} are unknown (see the prefix_list check)"
+                    ),
+                ));
+            }
             if let Some(vpce) = &path.overridden_endpoint {
                 let matched = first_route
                     .map(|r| r.matched.to_string())
