@@ -107,15 +107,30 @@ fn lines(v: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Label an IMDS failure: no token (unreachable, hop limit, IMDSv2 refused) or a bad answer.
+/// Label an IMDS failure: no token (unreachable; no answer in time, as behind a too-low hop
+/// limit; refused with an HTTP status) or a bad answer.
 fn imds_error(e: &ImdsError) -> ErrorInfo {
+    use aws_config::imds::client::error::TokenError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
     let message = chain_message(e);
     match e {
-        ImdsError::FailedToLoadToken(t) if t.is_dispatch_failure() => {
-            ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
-        }
         ImdsError::FailedToLoadToken(_) => {
-            ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message)
+            let source = std::error::Error::source(e)
+                .and_then(|s| s.downcast_ref::<SdkError<TokenError, HttpResponse>>());
+            match source {
+                Some(SdkError::TimeoutError(_)) => {
+                    ErrorInfo::new(Phase::Request, ErrorCode::ImdsTimeout, message)
+                }
+                Some(SdkError::DispatchFailure(_)) => {
+                    ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
+                }
+                Some(SdkError::ServiceError(se)) => ErrorInfo {
+                    http_status: Some(se.raw().status().as_u16()),
+                    ..ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message)
+                },
+                _ => ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message),
+            }
         }
         ImdsError::ErrorResponse(r) => ErrorInfo {
             phase: Phase::Response,

@@ -374,7 +374,7 @@ impl Report {
                 error: ev.context.error.clone(),
             },
             credentials: CredentialsReport {
-                provider: ev.credentials.provider.clone(),
+                provider: ev.credentials.provider,
                 expires_at: ev.credentials.expires_at.clone(),
                 tried: ev.credentials.tried.clone(),
                 error: ev.credentials.error.clone(),

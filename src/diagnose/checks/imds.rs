@@ -33,10 +33,8 @@ pub fn judge(ev: &Evidence) -> Judged {
         return Judged::with(v, f);
     }
     let err = c.error.as_ref();
-    let timed_out = err.is_some_and(|e| {
-        matches!(e.code, ErrorCode::ImdsTimeout | ErrorCode::Timeout)
-            || e.message.to_ascii_lowercase().contains("timed out")
-    });
+    let timed_out =
+        err.is_some_and(|e| matches!(e.code, ErrorCode::ImdsTimeout | ErrorCode::Timeout));
     let token_refused = err.is_some_and(|e| e.code == ErrorCode::ImdsTokenFailed);
     let why = if timed_out {
         "IMDS did not answer in time: not on EC2, IMDS blocked, or a deadline too tight (--imds-timeout, --timeout)"
