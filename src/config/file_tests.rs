@@ -4,6 +4,8 @@ use clap::Parser;
 
 use super::*;
 use crate::cli::{Cli, Command};
+use crate::diagnose::Access;
+use crate::diagnose::path::Verdict;
 
 fn args(argv: &[&str]) -> CheckArgs {
     let mut full = vec!["vpce-probe", "check"];
