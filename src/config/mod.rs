@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{CheckArgs, ColorChoice, OutputFormat};
 use crate::diagnose::Expectations;
+use crate::evidence::RegionSource;
 
 mod file;
 mod sinks;
@@ -36,10 +37,13 @@ pub struct TargetConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub targets: Vec<TargetConfig>,
-    /// The region if configured; the rest of the region chain is resolved at run time.
+    /// The region if configured (`--region` or the file); else see `env_region`.
     pub region: Option<String>,
     /// The region came from the config file (not `--region`).
     pub region_from_file: bool,
+    /// Without a configured region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, validated. The
+    /// profile and IMDS fallbacks are resolved at run time.
+    pub env_region: Option<(String, RegionSource)>,
     pub profile: Option<String>,
     pub output: OutputFormat,
     pub color: ColorChoice,
@@ -169,8 +173,9 @@ fn load_file(a: &CheckArgs) -> Result<(FileConfig, Option<PathBuf>), ConfigError
 
 impl Config {
     /// Merge built-in defaults, the config file (`--config`, else the default file if it
-    /// exists) and `check` flags (which win), and validate the result. `VPCE_PROBE_RUN_ID`
-    /// and `AWS_CA_BUNDLE` come from the environment.
+    /// exists) and `check` flags (which win), and validate the result. `VPCE_PROBE_RUN_ID`,
+    /// `AWS_CA_BUNDLE` and (without `--region` or a file `region`) `AWS_REGION` or
+    /// `AWS_DEFAULT_REGION` come from the environment.
     pub fn from_check_args(a: CheckArgs) -> Result<Self, ConfigError> {
         let (file, config_file) = load_file(&a)?;
         let o = Origin {
@@ -241,10 +246,16 @@ impl Config {
             Some(p) if !p.is_empty() => Some(read_ca_bundle(Path::new(&p))?),
             _ => None,
         };
+        // Checked last, as it was when the run resolved it.
+        let env_region = match region {
+            Some(_) => None,
+            None => env_region()?,
+        };
         Ok(Self {
             targets,
             region_from_file: a.region.is_none() && region.is_some(),
             region,
+            env_region,
             profile,
             output,
             color: a.color,
@@ -280,6 +291,25 @@ fn region(a: &CheckArgs, file: &FileConfig, o: &Origin) -> Result<Option<String>
         })?;
     }
     Ok(region)
+}
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION` (blank counts as unset), validated.
+fn env_region() -> Result<Option<(String, RegionSource)>, ConfigError> {
+    env_region_from(|var| std::env::var(var).ok())
+}
+
+fn env_region_from(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, RegionSource)>, ConfigError> {
+    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Some(r) = env(var)
+            && !r.trim().is_empty()
+        {
+            validate_region(r.trim()).map_err(|e| ConfigError(format!("{var}: {e}")))?;
+            return Ok(Some((r.trim().to_string(), RegionSource::Env)));
+        }
+    }
+    Ok(None)
 }
 
 fn output(a: &CheckArgs, file: &FileConfig, o: &Origin) -> Result<OutputFormat, ConfigError> {

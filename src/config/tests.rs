@@ -90,3 +90,37 @@ fn run_ids() {
     assert!(validate_run_id("../etc").is_err());
     assert!(validate_run_id("a/b").is_err());
 }
+
+#[test]
+fn regions_from_the_environment() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert_eq!(env_region_from(env(&[])).unwrap(), None);
+    assert_eq!(
+        env_region_from(env(&[
+            ("AWS_REGION", " eu-west-1 "),
+            ("AWS_DEFAULT_REGION", "us-east-1")
+        ]))
+        .unwrap(),
+        Some(("eu-west-1".to_string(), RegionSource::Env))
+    );
+    assert_eq!(
+        env_region_from(env(&[
+            ("AWS_REGION", " "),
+            ("AWS_DEFAULT_REGION", "us-east-2")
+        ]))
+        .unwrap(),
+        Some(("us-east-2".to_string(), RegionSource::Env))
+    );
+    let e = env_region_from(env(&[("AWS_DEFAULT_REGION", "mars")])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "AWS_DEFAULT_REGION: invalid region 'mars': expected a region code such as us-east-1"
+    );
+}
