@@ -88,13 +88,9 @@ async fn resolve_region(
         };
         return Ok((r.clone(), source));
     }
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Ok(r) = std::env::var(var)
-            && !r.trim().is_empty()
-        {
-            validate_region(r.trim()).map_err(|e| ConfigError(format!("{var}: {e}")))?;
-            return Ok((r.trim().to_string(), RegionSource::Env));
-        }
+    // AWS_REGION / AWS_DEFAULT_REGION, read and validated in Config.
+    if let Some((r, source)) = &cfg.env_region {
+        return Ok((r.clone(), *source));
     }
     let mut p = ProfileFileRegionProvider::builder();
     if let Some(name) = &cfg.profile {
