@@ -21,7 +21,9 @@ async fn s3_name_resolves_through_the_probes_resolver_not_nss() {
         .unwrap();
     // The real S3 name (and, by dnsmasq's sub-domain match, `<bucket>.s3...`), served locally.
     let dns = Dnsmasq::start(&[("s3.us-east-1.amazonaws.com", Some("127.0.0.1"))]);
-    let run = Probe::with_etc(&format!("nameserver {}\n", dns.ip), NSS_FILES_ONLY)
+    // As on EC2: a search domain. Fully qualified queries never get it appended.
+    let resolv = format!("nameserver {}\nsearch ec2.internal\n", dns.ip);
+    let run = Probe::with_etc(&resolv, NSS_FILES_ONLY)
         .no_imds()
         .env_keys()
         .env(
@@ -51,6 +53,29 @@ async fn s3_name_resolves_through_the_probes_resolver_not_nss() {
         .find(|a| a["name"] == "dns-bucket.s3.us-east-1.amazonaws.com")
         .unwrap_or_else(|| panic!("the lookup is recorded: {answers:?}"));
     assert_eq!(answer["addresses"], serde_json::json!(["127.0.0.1"]));
+    // Every distinct answer is listed once, however many connections resolved the name.
+    let mut seen = std::collections::HashSet::new();
+    for a in answers {
+        assert!(
+            seen.insert(a.to_string().replace(&a["duration_ms"].to_string(), "")),
+            "repeated: {answers:?}"
+        );
+    }
+    let queries = dns.queries();
+    assert!(
+        queries
+            .iter()
+            .any(|q| q == "A dns-bucket.s3.us-east-1.amazonaws.com"),
+        "dnsmasq logged the queries: {queries:?}"
+    );
+    let expanded: Vec<&String> = queries
+        .iter()
+        .filter(|q| q.contains("ec2.internal"))
+        .collect();
+    assert!(
+        expanded.is_empty(),
+        "names are queried fully qualified: {expanded:?}"
+    );
     // virtual-hosted style: the bucket's own name was resolved and used
     let host_line = moto
         .requests()

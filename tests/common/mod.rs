@@ -477,6 +477,8 @@ pub fn instance_with_role() -> Value {
 pub struct Dnsmasq {
     child: Child,
     pub ip: String,
+    /// Every query dnsmasq received is logged here (`--log-queries`).
+    log: tempfile::NamedTempFile,
 }
 
 impl Dnsmasq {
@@ -487,6 +489,7 @@ impl Dnsmasq {
             .expect("dnsmasq not installed: run scripts/setup.sh (make test does)");
         for _ in 0..5 {
             let ip = format!("127.0.{}.{}", fastrand::u8(1..250), fastrand::u8(2..250));
+            let log = tempfile::NamedTempFile::new().expect("dnsmasq log file");
             let mut cmd = Command::new(bin);
             cmd.args([
                 "--no-daemon",
@@ -497,7 +500,9 @@ impl Dnsmasq {
                 "--bind-interfaces",
                 "--port=53",
                 "--local-ttl=5",
+                "--log-queries",
             ])
+            .arg(format!("--log-facility={}", log.path().display()))
             .arg(format!("--listen-address={ip}"));
             for (name, addr) in records {
                 cmd.arg(format!("--address=/{name}/{}", addr.unwrap_or("")));
@@ -510,7 +515,7 @@ impl Dnsmasq {
                 .expect("spawn dnsmasq");
             std::thread::sleep(Duration::from_millis(300));
             match child.try_wait() {
-                Ok(None) => return Dnsmasq { child, ip },
+                Ok(None) => return Dnsmasq { child, ip, log },
                 _ => {
                     let mut err = String::new();
                     if let Some(mut e) = child.stderr.take() {
@@ -524,6 +529,22 @@ impl Dnsmasq {
             }
         }
         panic!("dnsmasq did not start");
+    }
+}
+
+impl Dnsmasq {
+    /// The names queried so far, as `TYPE name` (e.g. `A s3.us-east-1.amazonaws.com`).
+    pub fn queries(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.path())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let rest = &l[l.find("query[")? + "query[".len()..];
+                let (ty, rest) = rest.split_once("] ")?;
+                let name = rest.split(" from ").next()?;
+                Some(format!("{ty} {name}"))
+            })
+            .collect()
     }
 }
 
