@@ -30,8 +30,15 @@ pub enum DenialCause {
     },
     BucketPolicy,
     IdentityPolicy,
-    /// A policy type S3 named that the probe does not evaluate (SCP, RCP, session, boundary).
-    OtherPolicy(PolicyType),
+    /// A service control or resource control policy of AWS Organizations.
+    OrganizationPolicy(PolicyType),
+    SessionPolicy,
+    PermissionsBoundary,
+    /// The denied action is KMS's (an SSE-KMS key the caller may not use).
+    Kms {
+        action: String,
+        key: Option<String>,
+    },
     Unattributed,
 }
 
@@ -80,28 +87,40 @@ pub fn attribute(
             .op(op)
             .and_then(|o| o.error())
             .and_then(|e| Denial::parse(&e.message));
+        let kms = said
+            .as_ref()
+            .and_then(|d| d.action.as_ref().filter(|a| a.starts_with("kms:")).map(|a| (a, d)))
+            .map(|(a, d)| DenialCause::Kms {
+                action: a.clone(),
+                key: d.resource.clone(),
+            });
         let cause = match said.map(|d| d.policy_type) {
+            _ if kms.is_some() => kms,
             Some(PolicyType::VpcEndpoint) => Some(DenialCause::EndpointPolicy {
                 endpoint: endpoint_id(),
             }),
             Some(PolicyType::IdentityBased) => Some(DenialCause::IdentityPolicy),
+            Some(t @ (PolicyType::ServiceControl | PolicyType::ResourceControl)) => {
+                Some(DenialCause::OrganizationPolicy(t))
+            }
+            Some(PolicyType::Session) => Some(DenialCause::SessionPolicy),
+            Some(PolicyType::PermissionsBoundary) => Some(DenialCause::PermissionsBoundary),
             Some(PolicyType::ResourceBased) => Some(
                 requirement(op)
                     .or_else(|| {
                         // The policy is unreadable, but S3 says a resource-based policy denied
                         // while the traffic bypasses a gateway endpoint of this VPC: the classic
                         // "only through my endpoint" bucket policy.
-                        (bucket.unreadable && via_public(path) && !gateways.is_empty()).then(|| {
-                            DenialCause::BucketPolicyRequiresEndpoint {
+                        (bucket.unreadable && via_public(path) && !gateways.is_empty()).then(
+                            || DenialCause::BucketPolicyRequiresEndpoint {
                                 wanted: gateways.iter().map(|g| g.to_string()).collect(),
                                 used: None,
                                 inferred: true,
-                            }
-                        })
+                            },
+                        )
                     })
                     .unwrap_or(DenialCause::BucketPolicy),
             ),
-            Some(other) => Some(DenialCause::OtherPolicy(other)),
             None if endpoint.denied_ops.contains(&op) => Some(DenialCause::EndpointPolicy {
                 endpoint: endpoint_id(),
             }),
@@ -273,29 +292,58 @@ fn findings(
             ],
         ));
     }
-    let others: Vec<(PolicyType, &'static str)> = causes
-        .iter()
-        .filter_map(|(op, c)| match c {
-            DenialCause::OtherPolicy(p) => Some((*p, op.iam_action())),
+    let actions_of = |pick: &dyn Fn(&DenialCause) -> bool| actions(causes, pick).join(", ");
+    let org: Vec<PolicyType> = causes
+        .values()
+        .filter_map(|c| match c {
+            DenialCause::OrganizationPolicy(t) => Some(*t),
             _ => None,
         })
         .collect();
-    let unattributed = actions(causes, |c| *c == DenialCause::Unattributed);
-    if !others.is_empty() || !unattributed.is_empty() {
-        let mut what: Vec<String> = others
-            .iter()
-            .map(|(p, a)| format!("{a} (S3 names a {} policy)", p.name()))
-            .collect();
-        what.extend(unattributed.iter().map(|a| a.to_string()));
-        what.dedup();
-        let acts: Vec<&str> = others.iter().map(|(_, a)| *a).chain(unattributed).collect();
+    if let Some(t) = org.first() {
+        let acts = actions_of(&|c| matches!(c, DenialCause::OrganizationPolicy(_)));
+        let filter = if *t == PolicyType::ServiceControl {
+            "SERVICE_CONTROL_POLICY"
+        } else {
+            "RESOURCE_CONTROL_POLICY"
+        };
+        out.push(FindingCode::OrganizationPolicyDenies.finding(
+            format!("S3 says a {} policy denies {acts} on {b}", t.name()),
+            &[("policy_type", t.name()), ("actions", &acts), ("filter", filter)],
+        ));
+    }
+    let session = actions_of(&|c| *c == DenialCause::SessionPolicy);
+    if !session.is_empty() {
+        out.push(FindingCode::SessionPolicyDenies.finding(
+            format!("S3 says the session policy denies {session} on {b}"),
+            &[("actions", &session)],
+        ));
+    }
+    let boundary = actions_of(&|c| *c == DenialCause::PermissionsBoundary);
+    if !boundary.is_empty() {
+        out.push(FindingCode::PermissionsBoundaryDenies.finding(
+            format!("S3 says the permissions boundary denies {boundary} on {b}"),
+            &[("actions", &boundary), ("caller", &caller)],
+        ));
+    }
+    if let Some((op, action, key)) = causes.iter().find_map(|(op, c)| match c {
+        DenialCause::Kms { action, key } => Some((op, action, key)),
+        _ => None,
+    }) {
+        let key = key.clone().unwrap_or_else(|| "the bucket's KMS key".into());
+        out.push(FindingCode::KmsDenies.finding(
+            format!(
+                "KMS denied {action} on {key}: {} on {b} needs it (SSE-KMS)",
+                op.iam_action()
+            ),
+            &[("action", action), ("key", &key), ("caller", &caller), ("bucket", b)],
+        ));
+    }
+    let unattributed = actions_of(&|c| *c == DenialCause::Unattributed);
+    if !unattributed.is_empty() {
         out.push(FindingCode::AccessDeniedUnattributed.finding(
-            format!("S3 denied {} on {b}", what.join(", ")),
-            &[
-                ("actions", &acts.join(", ")),
-                ("bucket", b),
-                ("caller", &caller),
-            ],
+            format!("S3 denied {unattributed} on {b}"),
+            &[("actions", &unattributed), ("bucket", b), ("caller", &caller)],
         ));
     }
     out

@@ -10,6 +10,8 @@ pub enum Fault {
     KeyMissing,
     AccessDenied,
     CredentialsRejected,
+    /// The credentials (a session token) expired.
+    CredentialsExpired,
     WrongRegion,
     Dns,
     /// No connection: a drop, blackhole, unreachable network or refused port.
@@ -33,7 +35,7 @@ const S3_CODES: &[(&str, Fault)] = &[
     ("PreconditionFailed", Fault::KeyExists),
     ("InvalidAccessKeyId", Fault::CredentialsRejected),
     ("SignatureDoesNotMatch", Fault::CredentialsRejected),
-    ("ExpiredToken", Fault::CredentialsRejected),
+    ("ExpiredToken", Fault::CredentialsExpired),
     ("InvalidToken", Fault::CredentialsRejected),
     ("TokenRefreshRequired", Fault::CredentialsRejected),
     ("InvalidSecurity", Fault::CredentialsRejected),

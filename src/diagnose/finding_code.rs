@@ -28,6 +28,9 @@ crate::wire_enum! {
         Ec2Api => "ec2_api",
         Expectation => "expectation",
         Sink => "sink",
+        /// An AWS Organizations policy (SCP or RCP).
+        OrganizationPolicy => "organization_policy",
+        Kms => "kms",
     }
 }
 
@@ -67,6 +70,11 @@ crate::wire_enum! {
         ProbeVersionLeftBehind => "probe_version_left_behind",
         SinkFailed => "sink_failed",
         SpoolDropped => "spool_dropped",
+        OrganizationPolicyDenies => "organization_policy_denies",
+        SessionPolicyDenies => "session_policy_denies",
+        PermissionsBoundaryDenies => "permissions_boundary_denies",
+        KmsDenies => "kms_denies",
+        CredentialsExpired => "credentials_expired",
     }
 }
 
@@ -302,6 +310,36 @@ impl FindingCode {
                 "run-wide: a sink could not deliver (denied, throttled, unreachable, or no answer within `--sink-timeout`); the message names the sink, the error and its code",
                 "{advice}",
             ),
+            OrganizationPolicyDenies => spec(
+                E_I,
+                C::OrganizationPolicy,
+                "S3 says a service control policy or a resource control policy of AWS Organizations denied the request (the probe cannot read those)",
+                "an AWS Organizations {policy_type} policy denies {actions}: ask the organization's administrators to allow it for this account (aws organizations list-policies-for-target --target-id <account id> --filter {filter})",
+            ),
+            SessionPolicyDenies => spec(
+                E_I,
+                C::IamPolicy,
+                "S3 says the session policy of the caller's credentials denied the request (a policy passed to AssumeRole or federation)",
+                "the session policy passed when these credentials were issued does not allow {actions}: widen it (AssumeRole --policy / --policy-arns), or use credentials without one",
+            ),
+            PermissionsBoundaryDenies => spec(
+                E_I,
+                C::IamPolicy,
+                "S3 says the permissions boundary of the caller denied the request",
+                "the permissions boundary of {caller} does not allow {actions}: widen the boundary policy (aws iam get-role --role-name <role> --query Role.PermissionsBoundary shows it)",
+            ),
+            KmsDenies => spec(
+                E_I,
+                C::Kms,
+                "the denial names a `kms:` action (e.g. `kms:GenerateDataKey` on a bucket encrypted with SSE-KMS by default): the KMS key's policy or the caller's IAM policy, not an S3 policy",
+                "allow {action} on {key} for {caller}, in the key policy (aws kms get-key-policy --key-id {key} --policy-name default) or the caller's IAM policy; the bucket's default encryption names the key (aws s3api get-bucket-encryption --bucket {bucket})",
+            ),
+            CredentialsExpired => spec(
+                E,
+                C::Credentials,
+                "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
+                "{advice}",
+            ),
             SpoolDropped => spec(
                 W,
                 C::Sink,
@@ -321,6 +359,10 @@ impl FindingCode {
                 | BucketPolicyRequiresEndpoint
                 | BucketPolicyDenies
                 | IamPolicyDenies
+                | OrganizationPolicyDenies
+                | SessionPolicyDenies
+                | PermissionsBoundaryDenies
+                | KmsDenies
         )
     }
 

@@ -6,9 +6,34 @@ use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::model::{CheckVerdict, Status};
 use crate::evidence::{ErrorCode, Evidence};
 
+/// What to do about expired credentials from `provider`.
+pub fn expired_advice(provider: &str) -> String {
+    format!(
+        "refresh the credentials from {provider}: temporary credentials (a session token) outlived their expiry; with an instance role the SDK refreshes them by itself, so a clock far off (chrony, the Amazon Time Sync Service at 169.254.169.123) or stale keys in the environment or ~/.aws/credentials are the usual cause"
+    )
+}
+
+/// The expiry the provider gave, when it is before the run started.
+fn expired_at(ev: &Evidence) -> Option<&str> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let at = ev.credentials.expires_at.as_deref()?;
+    let expiry = DateTime::from_str(at, Format::DateTime).ok()?;
+    (expiry < DateTime::from(ev.started_at)).then_some(at)
+}
+
 /// Judge the credential chain.
 pub fn judge(ev: &Evidence) -> Judged {
-    if ev.credentials.provider.is_some() {
+    if let Some(provider) = ev.credentials.provider {
+        if let Some(at) = expired_at(ev) {
+            let f = FindingCode::CredentialsExpired.finding(
+                format!("the credentials from {provider} expired at {at}, before the run started"),
+                &[("advice", &expired_advice(provider.as_str()))],
+            );
+            return Judged::with(
+                CheckVerdict::with(CheckName::Credentials, Status::Fail, f.hint.clone()),
+                f,
+            );
+        }
         return Judged::quiet(CheckVerdict::pass(CheckName::Credentials));
     }
     let err = ev.credentials.error.as_ref();

@@ -109,6 +109,20 @@ fn failed(
             let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
             (f, h)
         }
+        Fault::CredentialsExpired => {
+            let provider = ev
+                .credentials
+                .provider
+                .map(|p| p.as_str())
+                .unwrap_or("the credential chain");
+            let advice = super::credentials::expired_advice(provider);
+            let f = finding(
+                FindingCode::CredentialsExpired,
+                format!("S3 says the credentials from {provider} expired ({}: {})", e.code, e.message),
+                &[("advice", &advice)],
+            );
+            (f, advice)
+        }
         Fault::WrongRegion => {
             let advice = format!(
                 "bucket {b} is not in {}: pass --region {}",
@@ -249,9 +263,19 @@ fn denial_hint(ev: &Evidence, t: &TargetEvidence, op: S3Op, cause: Option<&Denia
         Some(DenialCause::IdentityPolicy) => format!(
             "no identity-based policy of the caller allows {action} on {b}: grant it to the instance role"
         ),
-        Some(DenialCause::OtherPolicy(p)) => format!(
-            "denied by a {} policy (S3's message): {action} on {b} is not allowed by it",
+        Some(DenialCause::OrganizationPolicy(p)) => format!(
+            "denied by an AWS Organizations {} policy (S3's message): {action} on {b}",
             p.name()
+        ),
+        Some(DenialCause::SessionPolicy) => {
+            format!("denied by the session policy of the caller's credentials: {action} on {b}")
+        }
+        Some(DenialCause::PermissionsBoundary) => {
+            format!("denied by the permissions boundary of {}: {action} on {b}", caller(ev))
+        }
+        Some(DenialCause::Kms { action: kms, key }) => format!(
+            "KMS denied {kms} on {}: {action} on {b} needs the bucket's KMS key",
+            key.as_deref().unwrap_or("the bucket's key")
         ),
         Some(DenialCause::Unattributed) | None => format!(
             "S3 denied {action} on {b}: check the IAM policy of {}, the bucket policy of {b}, and the VPC endpoint policy",
