@@ -2,7 +2,7 @@
 //! entry evaluates against what the probe knows of the request.
 
 use super::eval::{Ctx, KeyState, Subst, Tri};
-use super::matching::{arn_like, glob, ip_in};
+use super::matching::{arn_like, glob, id_key, id_match, ip_in};
 use super::parse::Condition;
 
 /// The condition operators evaluated here.
@@ -68,13 +68,17 @@ impl Op {
         )
     }
 
-    /// Does the request's value match one policy value (before negation)?
-    fn matches(self, pattern: &str, value: &str) -> bool {
+    /// Does the request's value match one policy value (before negation)? `ids`: the key holds
+    /// endpoint or VPC ids, whose `StringEquals`/`StringLike` forms compare case-insensitively
+    /// (see [`id_match`]).
+    fn matches(self, pattern: &str, value: &str, ids: bool) -> bool {
         match self {
+            Op::StringEquals | Op::StringNotEquals if ids => pattern.eq_ignore_ascii_case(value),
             Op::StringEquals | Op::StringNotEquals => pattern == value,
             Op::StringEqualsIgnoreCase | Op::StringNotEqualsIgnoreCase => {
                 pattern.to_lowercase() == value.to_lowercase()
             }
+            Op::StringLike | Op::StringNotLike if ids => id_match(pattern, value),
             Op::StringLike | Op::StringNotLike => glob(pattern, value),
             Op::ArnEquals | Op::ArnLike | Op::ArnNotEquals | Op::ArnNotLike => {
                 arn_like(pattern, value)
@@ -127,8 +131,9 @@ pub(super) fn eval_condition(c: &Condition, ctx: &Ctx) -> Tri {
         KeyState::Absent => return Tri::from_bool(if_exists || op.negated()),
         KeyState::Known(v) => v,
     };
+    let ids = id_key(&c.key);
     let any = Tri::any(c.values.iter().map(|p| match ctx.substitute(p) {
-        Subst::Text(p) => Tri::from_bool(op.matches(&p, value)),
+        Subst::Text(p) => Tri::from_bool(op.matches(&p, value, ids)),
         Subst::Absent => Tri::No,
         Subst::Unknown(_) => unknown(),
     }));

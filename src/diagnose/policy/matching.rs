@@ -1,11 +1,27 @@
-//! String matchers shared by evaluation and the helpers: wildcard globs, `Action` matching, ARN
-//! and IP-address matching, and `{"AWS": …}` principals.
+//! String matchers shared by evaluation and the helpers: wildcard globs, endpoint-id matching,
+//! `Action` matching, ARN and IP-address matching, and `{"AWS": …}` principals.
 
 use std::net::IpAddr;
 
 /// Wildcard match: `*` any run of characters, `?` exactly one; characters compare exactly.
 pub(super) fn glob(pattern: &str, text: &str) -> bool {
     glob_by(pattern, text, |p, t| p == t)
+}
+
+/// An endpoint or VPC id (`vpce-…`, `vpc-…`) against a policy value: `*` and `?` wildcards,
+/// ASCII case-insensitive.
+///
+/// AWS compares `aws:SourceVpce`/`aws:SourceVpc` values case-sensitively under `StringEquals`
+/// and `StringLike`, but the ids it issues are always lowercase; this project compares them
+/// case-insensitively everywhere (condition evaluation on those keys, and the analysis), so a
+/// policy that spells an id in capitals is taken at its word rather than flagged as a mismatch.
+pub fn id_match(pattern: &str, id: &str) -> bool {
+    glob_by(pattern, id, |p, t| p.eq_ignore_ascii_case(&t))
+}
+
+/// Condition keys whose values are endpoint or VPC ids, compared with [`id_match`] semantics.
+pub(super) fn id_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("aws:SourceVpce") || key.eq_ignore_ascii_case("aws:SourceVpc")
 }
 
 /// Does an `Action` (or, with `negated`, a `NotAction`) element cover `action`? Patterns and
@@ -180,6 +196,19 @@ mod tests {
         ];
         for (block, addr, want) in ips {
             assert_eq!(ip_in(block, addr), want, "ip_in {block} {addr}");
+        }
+        let ids = [
+            ("vpce-0abc", "vpce-0abc", true),
+            ("VPCE-0ABC", "vpce-0abc", true),
+            ("vpce-0abc", "VPCE-0abc", true),
+            ("vpce-0a*", "VPCE-0ABC", true),
+            ("vpce-0?bc", "vpce-0Xbc", true),
+            ("vpce-0abc", "vpce-0abd", false),
+            ("vpce-*", "vpc-1", false),
+            ("*", "", true),
+        ];
+        for (p, id, want) in ids {
+            assert_eq!(id_match(p, id), want, "id_match {p:?} {id:?}");
         }
         let actions = [
             (&["s3:Get*"][..], false, "S3:GETOBJECT", true),

@@ -16,7 +16,7 @@
 //!
 //! Layout: `parse` (the document model and its parser), `eval` (requests, decisions,
 //! statement applicability), `conditions` (the operators), `matching` (globs, ARNs, IPs,
-//! principals), `source` (source conditions for the bucket-policy analysis).
+//! principals, endpoint ids), `source` (source conditions for the bucket-policy analysis).
 
 mod conditions;
 mod eval;
@@ -25,5 +25,6 @@ mod parse;
 mod source;
 
 pub use eval::{Decision, Evaluation, Request, evaluate};
+pub use matching::id_match;
 pub use parse::{Condition, Effect, PatternSet, Policy, Principal, PrincipalSet, Statement};
 pub use source::{SourceCondition, source_conditions};
