@@ -102,7 +102,7 @@ pub fn route_table(rt: &RouteTableEvidence) -> RouteTable {
                 let destination = if r.destination.starts_with("pl-") {
                     RouteDestination::PrefixList(r.destination.clone())
                 } else {
-                    RouteDestination::Cidr(Cidr::parse(&r.destination).ok()?)
+                    RouteDestination::Cidr(path::parse_cidr(&r.destination).ok()?)
                 };
                 Some(Route {
                     destination,
@@ -119,7 +119,9 @@ pub fn route_table(rt: &RouteTableEvidence) -> RouteTable {
 }
 
 fn cidrs(list: &[String]) -> Vec<Cidr> {
-    list.iter().filter_map(|c| Cidr::parse(c).ok()).collect()
+    list.iter()
+        .filter_map(|c| path::parse_cidr(c).ok())
+        .collect()
 }
 
 /// The VPC's CIDR blocks, as IMDS reported them.
@@ -652,7 +654,7 @@ fn dns_verdict(
         .lookups
         .iter()
         .flat_map(|l| l.records.iter().map(|r| r.address))
-        .filter(|a| vpc_cidrs.iter().any(|c| c.contains(*a)))
+        .filter(|a| vpc_cidrs.iter().any(|c| path::cidr_contains(c, *a)))
         .collect();
     private.sort();
     private.dedup();
