@@ -5,7 +5,9 @@
 //! Semantics follow the IAM User Guide: explicit deny wins; `Action`/`NotAction` match
 //! case-insensitively, `Resource`/`NotResource` case-sensitively, both with `*` and `?`; within
 //! `Condition`, operators and keys are ANDed, the values of one key ORed (NORed for negated
-//! operators such as `StringNotEquals`).
+//! operators such as `StringNotEquals`). One deliberate difference: the values of
+//! `aws:SourceVpce` and `aws:SourceVpc` (endpoint and VPC ids) compare case-insensitively under
+//! the `String…` operators, as everywhere in this project ([`id_match`]).
 //!
 //! **Unknown versus absent.** A condition key missing from [`Request::context`] is *unknown* to
 //! the probe, not absent from the real request, so a condition on it (even `…IfExists`, or a

@@ -42,8 +42,8 @@ impl SourceCondition {
 
     /// Does the condition's statement cover `resource` (an ARN)? Matched like the statement's
     /// `Resource` (case-sensitive, `*` and `?`), inverted for `NotResource`. A policy variable
-    /// (`${aws:username}`) matches any text, its value not being known here: for those patterns
-    /// the answer is "may cover".
+    /// (`${aws:username}`) matches any text, its value not being known here: a `Resource`
+    /// pattern with one answers "may cover", a `NotResource` one "may not cover".
     pub fn covers_resource(&self, resource: &str) -> bool {
         let hit = self
             .resources
