@@ -89,7 +89,12 @@ pub fn attribute(
             .and_then(|e| Denial::parse(&e.message));
         let kms = said
             .as_ref()
-            .and_then(|d| d.action.as_ref().filter(|a| a.starts_with("kms:")).map(|a| (a, d)))
+            .and_then(|d| {
+                d.action
+                    .as_ref()
+                    .filter(|a| a.starts_with("kms:"))
+                    .map(|a| (a, d))
+            })
             .map(|(a, d)| DenialCause::Kms {
                 action: a.clone(),
                 key: d.resource.clone(),
@@ -111,13 +116,13 @@ pub fn attribute(
                         // The policy is unreadable, but S3 says a resource-based policy denied
                         // while the traffic bypasses a gateway endpoint of this VPC: the classic
                         // "only through my endpoint" bucket policy.
-                        (bucket.unreadable && via_public(path) && !gateways.is_empty()).then(
-                            || DenialCause::BucketPolicyRequiresEndpoint {
+                        (bucket.unreadable && via_public(path) && !gateways.is_empty()).then(|| {
+                            DenialCause::BucketPolicyRequiresEndpoint {
                                 wanted: gateways.iter().map(|g| g.to_string()).collect(),
                                 used: None,
                                 inferred: true,
-                            },
-                        )
+                            }
+                        })
                     })
                     .unwrap_or(DenialCause::BucketPolicy),
             ),
@@ -309,7 +314,11 @@ fn findings(
         };
         out.push(FindingCode::OrganizationPolicyDenies.finding(
             format!("S3 says a {} policy denies {acts} on {b}", t.name()),
-            &[("policy_type", t.name()), ("actions", &acts), ("filter", filter)],
+            &[
+                ("policy_type", t.name()),
+                ("actions", &acts),
+                ("filter", filter),
+            ],
         ));
     }
     let session = actions_of(&|c| *c == DenialCause::SessionPolicy);
@@ -336,14 +345,23 @@ fn findings(
                 "KMS denied {action} on {key}: {} on {b} needs it (SSE-KMS)",
                 op.iam_action()
             ),
-            &[("action", action), ("key", &key), ("caller", &caller), ("bucket", b)],
+            &[
+                ("action", action),
+                ("key", &key),
+                ("caller", &caller),
+                ("bucket", b),
+            ],
         ));
     }
     let unattributed = actions_of(&|c| *c == DenialCause::Unattributed);
     if !unattributed.is_empty() {
         out.push(FindingCode::AccessDeniedUnattributed.finding(
             format!("S3 denied {unattributed} on {b}"),
-            &[("actions", &unattributed), ("bucket", b), ("caller", &caller)],
+            &[
+                ("actions", &unattributed),
+                ("bucket", b),
+                ("caller", &caller),
+            ],
         ));
     }
     out

@@ -32,7 +32,7 @@ pub fn route_table(rt: &RouteTableEvidence) -> RouteTable {
                 let destination = if r.destination.starts_with("pl-") {
                     RouteDestination::PrefixList(r.destination.clone())
                 } else {
-                    RouteDestination::Cidr(Cidr::parse(&r.destination).ok()?)
+                    RouteDestination::Cidr(path::parse_cidr(&r.destination).ok()?)
                 };
                 Some(Route {
                     destination,
@@ -49,7 +49,9 @@ pub fn route_table(rt: &RouteTableEvidence) -> RouteTable {
 }
 
 fn cidrs(list: &[String]) -> Vec<Cidr> {
-    list.iter().filter_map(|c| Cidr::parse(c).ok()).collect()
+    list.iter()
+        .filter_map(|c| path::parse_cidr(c).ok())
+        .collect()
 }
 
 /// The VPC's CIDR blocks, as IMDS reported them.
@@ -258,22 +260,6 @@ pub fn policy_status(decisions: &[ActionDecision], what: &str) -> (Status, Optio
     } else {
         (Status::Pass, None)
     }
-}
-
-/// An id against a policy value: `*` and `?` wildcards, ASCII case-insensitive (endpoint and
-/// VPC ids compare case-insensitively everywhere in the probe). Also matches IAM action
-/// patterns, which are case-insensitive too.
-pub fn id_match(pattern: &str, id: &str) -> bool {
-    fn glob(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => glob(&p[1..], t) || (!t.is_empty() && glob(p, &t[1..])),
-            (Some(b'?'), Some(_)) => glob(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => glob(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    glob(pattern.as_bytes(), id.as_bytes())
 }
 
 /// The report name of a path verdict (`gateway_endpoint`, ...).

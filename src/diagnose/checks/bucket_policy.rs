@@ -5,10 +5,10 @@
 use super::Judged;
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::finding_code::FindingCode;
-use crate::diagnose::inputs::{self, ProbeRequest, id_match, via_public};
+use crate::diagnose::inputs::{self, ProbeRequest, via_public};
 use crate::diagnose::model::{ActionDecision, CheckVerdict, Status};
 use crate::diagnose::path::{PathVerdict, Verdict};
-use crate::diagnose::policy::{self, Decision, Effect, Policy, SourceCondition};
+use crate::diagnose::policy::{self, Decision, Effect, Policy, SourceCondition, id_match};
 use crate::evidence::{Evidence, S3Op, TargetEvidence};
 
 /// The policy admits only some endpoints/VPCs, and the path provides none of them.
@@ -32,12 +32,6 @@ pub struct BucketPolicy {
     pub explicit_deny_ops: Vec<S3Op>,
     /// The policy could not be read (GetBucketPolicy failed), so it was not evaluated.
     pub unreadable: bool,
-}
-
-/// Does the statement of a source condition apply to `action` (Action/NotAction patterns are
-/// case-insensitive globs)?
-fn covers(c: &SourceCondition, action: &str) -> bool {
-    c.actions.iter().any(|p| id_match(p, action)) != c.not_action
 }
 
 /// Judge the bucket policy for one bucket's requests.
@@ -102,7 +96,7 @@ pub fn judge(
         conds
             .iter()
             .filter(|c| c.key.eq_ignore_ascii_case(key) && c.effect == Effect::Deny && c.negated)
-            .filter(|c| requests.iter().any(|r| covers(c, r.action)))
+            .filter(|c| requests.iter().any(|r| c.covers_action(r.action)))
             .collect()
     };
     let (vpce_conds, vpc_conds) = (restricting("aws:SourceVpce"), restricting("aws:SourceVpc"));
@@ -133,7 +127,7 @@ pub fn judge(
         wanted.dedup();
         let ops: Vec<S3Op> = requests
             .iter()
-            .filter(|r| all.iter().any(|c| covers(c, r.action)))
+            .filter(|r| all.iter().any(|c| c.covers_action(r.action)))
             .map(|r| r.op)
             .collect();
         let through = match &used_vpce {

@@ -8,7 +8,7 @@ use crate::diagnose::check_name::CheckName;
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::vpc_cidrs;
 use crate::diagnose::model::{CheckVerdict, Status};
-use crate::diagnose::path::{PathVerdict, Verdict};
+use crate::diagnose::path::{self, PathVerdict, Verdict};
 use crate::evidence::{Evidence, RecordType, TargetEvidence};
 
 /// Judge one bucket's DNS.
@@ -59,7 +59,7 @@ pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
         .lookups
         .iter()
         .flat_map(|l| l.records.iter().map(|r| r.address))
-        .filter(|a| vpc.iter().any(|c| c.contains(*a)))
+        .filter(|a| vpc.iter().any(|c| path::cidr_contains(c, *a)))
         .collect();
     private.sort();
     private.dedup();

@@ -118,7 +118,10 @@ fn failed(
             let advice = super::credentials::expired_advice(provider);
             let f = finding(
                 FindingCode::CredentialsExpired,
-                format!("S3 says the credentials from {provider} expired ({}: {})", e.code, e.message),
+                format!(
+                    "S3 says the credentials from {provider} expired ({}: {})",
+                    e.code, e.message
+                ),
                 &[("advice", &advice)],
             );
             (f, advice)
@@ -271,7 +274,10 @@ fn denial_hint(ev: &Evidence, t: &TargetEvidence, op: S3Op, cause: Option<&Denia
             format!("denied by the session policy of the caller's credentials: {action} on {b}")
         }
         Some(DenialCause::PermissionsBoundary) => {
-            format!("denied by the permissions boundary of {}: {action} on {b}", caller(ev))
+            format!(
+                "denied by the permissions boundary of {}: {action} on {b}",
+                caller(ev)
+            )
         }
         Some(DenialCause::Kms { action: kms, key }) => format!(
             "KMS denied {kms} on {}: {action} on {b} needs the bucket's KMS key",
