@@ -332,3 +332,7 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         bucket_policy: None,
     }
 }
+
+#[cfg(test)]
+#[path = "s3_tests.rs"]
+mod tests;

@@ -185,3 +185,7 @@ pub fn retry_plain_delete(version: Option<&str>, ev: &OpEvidence) -> bool {
 pub fn read_policy(head: &OpEvidence) -> bool {
     !matches!(head.error(), Some(e) if e.is_network() || e.http_status == Some(404))
 }
+
+#[cfg(test)]
+#[path = "s3_plan_tests.rs"]
+mod tests;
