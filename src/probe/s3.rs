@@ -1,6 +1,10 @@
 //! The S3 probes: `head_bucket`, `list`, `put`, `get`, `delete` — real signed requests, each
 //! timed and bounded, each returning evidence (never panicking).
 //!
+//! [`probe_with`] is a loop: the pure planner ([`crate::probe::s3_plan`]) names the next step
+//! (or why it is skipped), the call goes through [`S3Calls`] (the SDK in [`probe_target`], a
+//! fake in the tests), and what it answered becomes the step's evidence and is recorded.
+//!
 //! Safety of user data: the put is conditional (`If-None-Match: *`) under the probe's own
 //! prefix with a key unique per run, so nothing is ever overwritten; the delete removes only
 //! the exact object (and version) this run wrote.
