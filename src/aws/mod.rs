@@ -3,6 +3,8 @@
 //! [`ErrorInfo`] data labelled with the phase where they failed.
 
 pub mod credentials;
+pub mod ec2;
+pub mod s3;
 
 use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,7 @@
 //! TLS stack. The ranges may differ from the managed prefix list, and the report says so.
 //! `VPCE_PROBE_IP_RANGES_URL` points at a mirror (closed networks, tests).
 
+use std::future::Future;
 use std::time::Duration;
 
 use aws_smithy_http_client::Connector;
@@ -13,6 +14,8 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use serde::Deserialize;
 
+use crate::aws::ec2::EC2_CALL_CAP;
+use crate::deadline::Deadline;
 use crate::evidence::{ErrorCode, ErrorInfo, Phase};
 use crate::net::ProbeResolver;
 
@@ -140,6 +143,37 @@ pub async fn fetch(
             ErrorCode::Timeout,
             format!("{url}: no answer within {} ms", budget.as_millis()),
         )),
+    }
+}
+
+/// Where the region's S3 ranges come from when the EC2 API cannot tell.
+pub trait IpRangesSource: Send + Sync {
+    /// The S3 ranges of `region`.
+    fn s3_ranges(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ErrorInfo>> + Send;
+}
+
+/// [`IpRangesSource`] over HTTPS: the document at `url`, within the run deadline (at most
+/// [`EC2_CALL_CAP`]).
+pub struct IpRangesFetcher<'a> {
+    pub resolver: &'a ProbeResolver,
+    pub ca_bundle: Option<&'a [u8]>,
+    pub url: &'a str,
+    pub deadline: Deadline,
+}
+
+impl IpRangesSource for IpRangesFetcher<'_> {
+    async fn s3_ranges(&self, region: &str) -> Result<Vec<String>, ErrorInfo> {
+        match self.deadline.cap(EC2_CALL_CAP) {
+            Some(budget) => fetch(self.resolver, self.ca_bundle, self.url, region, budget).await,
+            None => Err(ErrorInfo::new(
+                Phase::Request,
+                ErrorCode::Deadline,
+                "ip-ranges: the run deadline passed first",
+            )),
+        }
     }
 }
 

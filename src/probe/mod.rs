@@ -6,6 +6,7 @@ pub mod ip_ranges;
 pub mod network;
 pub mod prefix_list;
 pub mod s3;
+pub mod s3_plan;
 
 use std::time::{Duration, Instant, SystemTime};
 

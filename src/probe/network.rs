@@ -4,252 +4,63 @@
 //! unreachable EC2 API is evidence, not an error.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::Filter;
 
-use crate::aws::{ResponseRecorder, classify_sdk_error};
+use crate::aws::ec2::{Ec2Calls, RouteTableQuery, SdkEc2};
 use crate::deadline::Deadline;
-use crate::evidence::{
-    EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, NetworkEvidence, Phase,
-    PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
-};
+use crate::evidence::{ErrorCode, ErrorInfo, NetworkEvidence, Phase, RouteTableEvidence};
+use crate::probe::ip_ranges::{IpRangesFetcher, IpRangesSource};
+use crate::probe::prefix_list::{self, Attempts, Cache};
 
-/// Longest time one EC2 call may take (the run deadline may cut it shorter).
-const EC2_CALL_CAP: Duration = Duration::from_secs(4);
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
-
-/// Run one EC2 call bounded by the deadline; errors become `ErrorInfo` labelled `what`.
-async fn bounded<T, E, F>(deadline: &Deadline, what: &str, fut: F) -> Result<T, ErrorInfo>
-where
-    F: std::future::Future<
-            Output = Result<
-                T,
-                aws_smithy_runtime_api::client::result::SdkError<
-                    E,
-                    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-                >,
-            >,
-        >,
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let Some(budget) = deadline.cap(EC2_CALL_CAP) else {
-        return Err(ErrorInfo::new(
-            Phase::Request,
-            ErrorCode::Deadline,
-            format!("{what}: the run deadline passed first"),
-        ));
-    };
-    match tokio::time::timeout(budget, fut).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => {
-            let mut info = classify_sdk_error(&e, &Default::default());
-            info.message = format!("{what}: {}", info.message);
-            Err(info)
-        }
-        Err(_) => Err(ErrorInfo::new(
-            Phase::Connect,
-            ErrorCode::Timeout,
-            format!("{what}: no answer within {} ms", budget.as_millis()),
-        )),
-    }
-}
-
-/// Describe the route table of `subnet_id` (explicit, else main of `vpc_id`).
+/// The route table of `subnet_id`: its explicit association, else the main table of `vpc_id`.
 async fn route_table(
-    ec2: &aws_sdk_ec2::Client,
-    deadline: &Deadline,
+    ec2: &impl Ec2Calls,
     vpc_id: &str,
     subnet_id: &str,
 ) -> Result<RouteTableEvidence, ErrorInfo> {
-    let explicit = bounded(
-        deadline,
-        "DescribeRouteTables",
-        ec2.describe_route_tables()
-            .filters(filter("association.subnet-id", subnet_id))
-            .customize()
-            .interceptor(ResponseRecorder::default())
-            .send(),
-    )
-    .await?;
-    let (table, main) = match explicit.route_tables().first() {
-        Some(t) => (t.clone(), false),
-        None => {
-            let main = bounded(
-                deadline,
-                "DescribeRouteTables (main)",
-                ec2.describe_route_tables()
-                    .filters(filter("vpc-id", vpc_id))
-                    .filters(filter("association.main", "true"))
-                    .send(),
-            )
-            .await?;
-            match main.route_tables().first() {
-                Some(t) => (t.clone(), true),
-                None => {
-                    return Err(ErrorInfo::new(
-                        Phase::Response,
-                        ErrorCode::RouteTableNotFound,
-                        format!(
-                            "no route table is associated with {subnet_id} and {vpc_id} has no main table"
-                        ),
-                    ));
-                }
+    let (table, main) = match ec2.route_table(RouteTableQuery::Subnet(subnet_id)).await? {
+        Some(t) => (t, false),
+        None => match ec2.route_table(RouteTableQuery::MainOf(vpc_id)).await? {
+            Some(t) => (t, true),
+            None => {
+                return Err(ErrorInfo::new(
+                    Phase::Response,
+                    ErrorCode::RouteTableNotFound,
+                    format!(
+                        "no route table is associated with {subnet_id} and {vpc_id} has no main table"
+                    ),
+                ));
             }
-        }
+        },
     };
-    let routes = table
-        .routes()
-        .iter()
-        .filter_map(|r| {
-            let destination = r
-                .destination_cidr_block()
-                .or(r.destination_ipv6_cidr_block())
-                .or(r.destination_prefix_list_id())?
-                .to_string();
-            let target = [
-                r.gateway_id(),
-                r.nat_gateway_id(),
-                r.transit_gateway_id(),
-                r.vpc_peering_connection_id(),
-                r.network_interface_id(),
-                r.instance_id(),
-                r.egress_only_internet_gateway_id(),
-                r.local_gateway_id(),
-                r.carrier_gateway_id(),
-                r.core_network_arn(),
-            ]
-            .into_iter()
-            .flatten()
-            .next()
-            .unwrap_or("unknown")
-            .to_string();
-            let state = r
-                .state()
-                .map(|s| s.as_str().to_ascii_lowercase())
-                .unwrap_or_else(|| "active".into());
-            Some(RouteEvidence {
-                destination,
-                target,
-                state,
-            })
-        })
-        .collect();
     Ok(RouteTableEvidence {
-        id: table.route_table_id().unwrap_or_default().to_string(),
+        id: table.id,
         main,
-        routes,
+        routes: table.routes,
     })
 }
 
-/// The entries (CIDRs) of one managed prefix list.
-async fn prefix_list_entries(
-    ec2: &aws_sdk_ec2::Client,
-    deadline: &Deadline,
-    id: &str,
-) -> Result<Vec<String>, ErrorInfo> {
-    let mut cidrs = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = bounded(
-            deadline,
-            "GetManagedPrefixListEntries",
-            ec2.get_managed_prefix_list_entries()
-                .prefix_list_id(id)
-                .set_next_token(token.clone())
-                .send(),
-        )
-        .await?;
-        cidrs.extend(
-            out.entries()
-                .iter()
-                .filter_map(|e| e.cidr().map(str::to_string)),
-        );
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(cidrs)
-}
-
-/// The region's S3 prefix list from the EC2 API.
+/// The region's S3 prefix list from the EC2 API: its id, then its entries.
 async fn s3_prefix_list(
-    ec2: &aws_sdk_ec2::Client,
-    deadline: &Deadline,
+    ec2: &impl Ec2Calls,
     name: &str,
 ) -> Result<(String, Vec<String>), ErrorInfo> {
-    let out = bounded(
-        deadline,
-        "DescribeManagedPrefixLists",
-        ec2.describe_managed_prefix_lists()
-            .filters(filter("prefix-list-name", name))
-            .send(),
-    )
-    .await?;
-    let Some(id) = out
-        .prefix_lists()
-        .first()
-        .and_then(|p| p.prefix_list_id())
-        .map(str::to_string)
-    else {
+    let Some(id) = ec2.prefix_list_id(name).await? else {
         return Err(ErrorInfo::new(
             Phase::Response,
             ErrorCode::PrefixListNotFound,
             format!("no managed prefix list named {name}"),
         ));
     };
-    let cidrs = prefix_list_entries(ec2, deadline, &id).await?;
+    let cidrs = ec2.prefix_list_entries(&id).await?;
     Ok((id, cidrs))
-}
-
-/// The S3 endpoints (gateway and interface) of the VPC.
-async fn endpoints(
-    ec2: &aws_sdk_ec2::Client,
-    deadline: &Deadline,
-    vpc_id: &str,
-    service: &str,
-) -> Result<Vec<EndpointEvidence>, ErrorInfo> {
-    let out = bounded(
-        deadline,
-        "DescribeVpcEndpoints",
-        ec2.describe_vpc_endpoints()
-            .filters(filter("vpc-id", vpc_id))
-            .filters(filter("service-name", service))
-            .send(),
-    )
-    .await?;
-    Ok(out
-        .vpc_endpoints()
-        .iter()
-        .filter_map(|e| {
-            // A type this build does not know is no S3 path it can judge.
-            let endpoint_type = EndpointType::from_api(e.vpc_endpoint_type()?.as_str())?;
-            Some((e, endpoint_type))
-        })
-        .map(|(e, endpoint_type)| EndpointEvidence {
-            id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-            endpoint_type,
-            service_name: e.service_name().unwrap_or_default().to_string(),
-            // moto sends `available` where AWS sends `Available`: compare lower-cased.
-            state: e
-                .state()
-                .map(|s| s.as_str().to_ascii_lowercase())
-                .unwrap_or_default(),
-            policy: e.policy_document().map(str::to_string),
-            route_table_ids: e.route_table_ids().to_vec(),
-            private_dns_enabled: e.private_dns_enabled(),
-        })
-        .collect())
 }
 
 /// Where the fallbacks for the prefix list come from.
 pub struct Fallbacks {
-    pub cache: crate::probe::prefix_list::Cache,
+    pub cache: Cache,
     pub resolver: crate::net::ProbeResolver,
     pub ca_bundle: Option<Vec<u8>>,
     /// The ip-ranges document's URL.
@@ -265,91 +76,62 @@ pub async fn collect(
     deadline: Deadline,
     fallbacks: &Fallbacks,
 ) -> NetworkEvidence {
+    let ec2 = SdkEc2::new(sdk, deadline);
+    let ip_ranges = IpRangesFetcher {
+        resolver: &fallbacks.resolver,
+        ca_bundle: fallbacks.ca_bundle.as_deref(),
+        url: &fallbacks.ip_ranges_url,
+        deadline,
+    };
+    collect_with(
+        &ec2,
+        &ip_ranges,
+        &fallbacks.cache,
+        region,
+        vpc_id,
+        subnet_id,
+    )
+    .await
+}
+
+/// [`collect`] through any EC2 and ip-ranges implementation.
+pub async fn collect_with(
+    ec2: &impl Ec2Calls,
+    ip_ranges: &impl IpRangesSource,
+    cache: &Cache,
+    region: &str,
+    vpc_id: &str,
+    subnet_id: &str,
+) -> NetworkEvidence {
     let started = Instant::now();
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let pl_name = format!("com.amazonaws.{region}.s3");
     let (pl, rt, eps) = tokio::join!(
-        s3_prefix_list(&ec2, &deadline, &pl_name),
-        route_table(&ec2, &deadline, vpc_id, subnet_id),
-        endpoints(&ec2, &deadline, vpc_id, &pl_name),
+        s3_prefix_list(ec2, &pl_name),
+        route_table(ec2, vpc_id, subnet_id),
+        ec2.vpc_endpoints(vpc_id, &pl_name),
     );
-    let prefix_list = match pl {
+    let attempts = match pl {
         Ok((id, cidrs)) => {
-            fallbacks
-                .cache
-                .store(region, &id, &pl_name, &cidrs, SystemTime::now());
-            PrefixListEvidence {
-                source: PrefixListSource::Ec2,
-                id: Some(id),
-                name: pl_name.clone(),
-                cidrs,
-                age_seconds: None,
-                errors: vec![],
-            }
+            cache.store(region, &id, &pl_name, &cidrs, SystemTime::now());
+            Attempts::Ec2 { id, cidrs }
         }
-        Err(e) => {
-            let mut errors = vec![e];
-            // The cache keeps the list's id (which routes refer to); ip-ranges has none.
-            let cached = fallbacks.cache.load(region);
-            let ranges = match deadline.cap(EC2_CALL_CAP) {
-                Some(budget) => {
-                    crate::probe::ip_ranges::fetch(
-                        &fallbacks.resolver,
-                        fallbacks.ca_bundle.as_deref(),
-                        &fallbacks.ip_ranges_url,
-                        region,
-                        budget,
-                    )
-                    .await
-                }
-                None => Err(ErrorInfo::new(
-                    Phase::Request,
-                    ErrorCode::Deadline,
-                    "ip-ranges: the run deadline passed first",
-                )),
-            };
-            match (ranges, cached) {
-                (Ok(cidrs), cached) => PrefixListEvidence {
-                    source: PrefixListSource::IpRanges,
-                    // the id the route table uses, when this host has seen it
-                    id: cached.map(|c| c.id),
-                    name: pl_name.clone(),
-                    cidrs,
-                    age_seconds: None,
-                    errors,
-                },
-                (Err(e2), Some(c)) => {
-                    errors.push(e2);
-                    PrefixListEvidence {
-                        source: PrefixListSource::Cache,
-                        id: Some(c.id),
-                        name: pl_name.clone(),
-                        cidrs: c.cidrs,
-                        age_seconds: Some(c.age_seconds),
-                        errors,
-                    }
-                }
-                (Err(e2), None) => {
-                    errors.push(e2);
-                    PrefixListEvidence {
-                        source: PrefixListSource::None,
-                        id: None,
-                        name: pl_name.clone(),
-                        cidrs: vec![],
-                        age_seconds: None,
-                        errors,
-                    }
-                }
+        Err(ec2_error) => {
+            let cached = cache.load(region);
+            Attempts::Fallbacks {
+                ec2: ec2_error,
+                ip_ranges: ip_ranges.s3_ranges(region).await,
+                cached,
             }
         }
     };
+    let prefix_list = prefix_list::choose(&pl_name, attempts);
     // Other prefix lists the route table refers to (e.g. a customer-managed one).
     let mut other_prefix_lists = BTreeMap::new();
     if let Ok(table) = &rt {
         for r in &table.routes {
             if r.destination.starts_with("pl-")
                 && Some(&r.destination) != prefix_list.id.as_ref()
-                && let Ok(cidrs) = prefix_list_entries(&ec2, &deadline, &r.destination).await
+                && let Ok(cidrs) = ec2.prefix_list_entries(&r.destination).await
             {
                 other_prefix_lists.insert(r.destination.clone(), cidrs);
             }
@@ -371,5 +153,96 @@ pub async fn collect(
         endpoints,
         endpoints_error,
         duration: started.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ec2::RouteTable;
+    use crate::evidence::{EndpointEvidence, PrefixListSource, RouteEvidence};
+
+    /// EC2 as scripted: `denied` fails every prefix-list call; the subnet has no explicit
+    /// table, the main one routes to the S3 list and a customer list.
+    struct FakeEc2 {
+        denied: bool,
+    }
+
+    fn denied(what: &str) -> ErrorInfo {
+        ErrorInfo::service(Phase::Response, "UnauthorizedOperation", what, Some(403))
+    }
+
+    impl Ec2Calls for FakeEc2 {
+        async fn route_table(
+            &self,
+            query: RouteTableQuery<'_>,
+        ) -> Result<Option<RouteTable>, ErrorInfo> {
+            let route = |destination: &str| RouteEvidence {
+                destination: destination.into(),
+                target: "vpce-1".into(),
+                state: "active".into(),
+            };
+            Ok(match query {
+                RouteTableQuery::Subnet(_) => None,
+                RouteTableQuery::MainOf(_) => Some(RouteTable {
+                    id: "rtb-main".into(),
+                    routes: vec![route("pl-s3"), route("pl-mine")],
+                }),
+            })
+        }
+
+        async fn prefix_list_id(&self, _: &str) -> Result<Option<String>, ErrorInfo> {
+            match self.denied {
+                true => Err(denied("DescribeManagedPrefixLists")),
+                false => Ok(Some("pl-s3".into())),
+            }
+        }
+
+        async fn prefix_list_entries(&self, id: &str) -> Result<Vec<String>, ErrorInfo> {
+            match (self.denied, id) {
+                (true, "pl-s3") => Err(denied("GetManagedPrefixListEntries")),
+                _ => Ok(vec![format!("10.0.0.0/8 of {id}")]),
+            }
+        }
+
+        async fn vpc_endpoints(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Vec<EndpointEvidence>, ErrorInfo> {
+            Err(denied("DescribeVpcEndpoints"))
+        }
+    }
+
+    struct FakeRanges;
+
+    impl IpRangesSource for FakeRanges {
+        async fn s3_ranges(&self, _: &str) -> Result<Vec<String>, ErrorInfo> {
+            Ok(vec!["3.5.0.0/19".into()])
+        }
+    }
+
+    async fn collect(denied: bool, cache: &Cache) -> NetworkEvidence {
+        let ec2 = FakeEc2 { denied };
+        collect_with(&ec2, &FakeRanges, cache, "us-east-1", "vpc-1", "subnet-1").await
+    }
+
+    #[tokio::test]
+    async fn the_main_table_the_ec2_list_and_other_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(Some(dir.path().to_path_buf()));
+        let n = collect(false, &cache).await;
+        assert_eq!(n.prefix_list.source, PrefixListSource::Ec2);
+        let table = n.route_table.unwrap();
+        assert_eq!((table.id.as_str(), table.main), ("rtb-main", true));
+        assert_eq!(n.other_prefix_lists.keys().collect::<Vec<_>>(), ["pl-mine"]);
+        assert!(n.endpoints.is_empty() && n.endpoints_error.is_some());
+        // the EC2 answer was cached: a later denied run falls back to ip-ranges, with its id
+        let n = collect(true, &cache).await;
+        assert_eq!(n.prefix_list.source, PrefixListSource::IpRanges);
+        assert_eq!(n.prefix_list.id.as_deref(), Some("pl-s3"));
+        assert_eq!(n.prefix_list.cidrs, ["3.5.0.0/19"]);
+        assert_eq!(n.prefix_list.errors.len(), 1);
+        assert_eq!(n.other_prefix_lists.keys().collect::<Vec<_>>(), ["pl-mine"]);
     }
 }

@@ -1,0 +1,268 @@
+//! The EC2 calls of the network collector, as a small trait ([`Ec2Calls`]) with one real
+//! implementation ([`SdkEc2`], over `aws_sdk_ec2::Client`). Every call is bounded by the run
+//! deadline (at most [`EC2_CALL_CAP`]); an error is data, labelled with the API call.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::Filter;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{ResponseRecorder, classify_sdk_error};
+use crate::deadline::Deadline;
+use crate::evidence::{EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, Phase, RouteEvidence};
+
+/// Longest time one EC2 call may take (the run deadline may cut it shorter).
+pub const EC2_CALL_CAP: Duration = Duration::from_secs(4);
+
+/// Which route table to describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteTableQuery<'a> {
+    /// The table explicitly associated with this subnet.
+    Subnet(&'a str),
+    /// The main table of this VPC.
+    MainOf(&'a str),
+}
+
+/// A route table as DescribeRouteTables returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTable {
+    pub id: String,
+    pub routes: Vec<RouteEvidence>,
+}
+
+/// The EC2 calls the network collector makes.
+pub trait Ec2Calls: Send + Sync {
+    /// DescribeRouteTables: the first table matching `query`, if any.
+    fn route_table(
+        &self,
+        query: RouteTableQuery<'_>,
+    ) -> impl Future<Output = Result<Option<RouteTable>, ErrorInfo>> + Send;
+
+    /// DescribeManagedPrefixLists: the id of the managed prefix list `name`, if any.
+    fn prefix_list_id(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, ErrorInfo>> + Send;
+
+    /// GetManagedPrefixListEntries: the CIDRs of prefix list `id` (every page).
+    fn prefix_list_entries(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ErrorInfo>> + Send;
+
+    /// DescribeVpcEndpoints: the endpoints of `vpc_id` for `service` (of a known type).
+    fn vpc_endpoints(
+        &self,
+        vpc_id: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<EndpointEvidence>, ErrorInfo>> + Send;
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// Run one EC2 call bounded by the deadline; errors become `ErrorInfo` labelled `what`.
+async fn bounded<T, E, F>(deadline: &Deadline, what: &str, fut: F) -> Result<T, ErrorInfo>
+where
+    F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Some(budget) = deadline.cap(EC2_CALL_CAP) else {
+        return Err(ErrorInfo::new(
+            Phase::Request,
+            ErrorCode::Deadline,
+            format!("{what}: the run deadline passed first"),
+        ));
+    };
+    match tokio::time::timeout(budget, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            let mut info = classify_sdk_error(&e, &Default::default());
+            info.message = format!("{what}: {}", info.message);
+            Err(info)
+        }
+        Err(_) => Err(ErrorInfo::new(
+            Phase::Connect,
+            ErrorCode::Timeout,
+            format!("{what}: no answer within {} ms", budget.as_millis()),
+        )),
+    }
+}
+
+/// One route as evidence (routes with no destination are left out).
+fn route_evidence(r: &aws_sdk_ec2::types::Route) -> Option<RouteEvidence> {
+    let destination = r
+        .destination_cidr_block()
+        .or(r.destination_ipv6_cidr_block())
+        .or(r.destination_prefix_list_id())?
+        .to_string();
+    let target = [
+        r.gateway_id(),
+        r.nat_gateway_id(),
+        r.transit_gateway_id(),
+        r.vpc_peering_connection_id(),
+        r.network_interface_id(),
+        r.instance_id(),
+        r.egress_only_internet_gateway_id(),
+        r.local_gateway_id(),
+        r.carrier_gateway_id(),
+        r.core_network_arn(),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or("unknown")
+    .to_string();
+    let state = r
+        .state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_else(|| "active".into());
+    Some(RouteEvidence {
+        destination,
+        target,
+        state,
+    })
+}
+
+/// [`Ec2Calls`] over the SDK, each call bounded by `deadline`.
+#[derive(Debug, Clone)]
+pub struct SdkEc2 {
+    client: aws_sdk_ec2::Client,
+    deadline: Deadline,
+}
+
+impl SdkEc2 {
+    pub fn new(sdk: &SdkConfig, deadline: Deadline) -> Self {
+        Self {
+            client: aws_sdk_ec2::Client::new(sdk),
+            deadline,
+        }
+    }
+}
+
+impl Ec2Calls for SdkEc2 {
+    async fn route_table(
+        &self,
+        query: RouteTableQuery<'_>,
+    ) -> Result<Option<RouteTable>, ErrorInfo> {
+        let out = match query {
+            RouteTableQuery::Subnet(subnet_id) => {
+                bounded(
+                    &self.deadline,
+                    "DescribeRouteTables",
+                    self.client
+                        .describe_route_tables()
+                        .filters(filter("association.subnet-id", subnet_id))
+                        .customize()
+                        .interceptor(ResponseRecorder::default())
+                        .send(),
+                )
+                .await?
+            }
+            RouteTableQuery::MainOf(vpc_id) => {
+                bounded(
+                    &self.deadline,
+                    "DescribeRouteTables (main)",
+                    self.client
+                        .describe_route_tables()
+                        .filters(filter("vpc-id", vpc_id))
+                        .filters(filter("association.main", "true"))
+                        .send(),
+                )
+                .await?
+            }
+        };
+        Ok(out.route_tables().first().map(|t| RouteTable {
+            id: t.route_table_id().unwrap_or_default().to_string(),
+            routes: t.routes().iter().filter_map(route_evidence).collect(),
+        }))
+    }
+
+    async fn prefix_list_id(&self, name: &str) -> Result<Option<String>, ErrorInfo> {
+        let out = bounded(
+            &self.deadline,
+            "DescribeManagedPrefixLists",
+            self.client
+                .describe_managed_prefix_lists()
+                .filters(filter("prefix-list-name", name))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .prefix_lists()
+            .first()
+            .and_then(|p| p.prefix_list_id())
+            .map(str::to_string))
+    }
+
+    async fn prefix_list_entries(&self, id: &str) -> Result<Vec<String>, ErrorInfo> {
+        let mut cidrs = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = bounded(
+                &self.deadline,
+                "GetManagedPrefixListEntries",
+                self.client
+                    .get_managed_prefix_list_entries()
+                    .prefix_list_id(id)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await?;
+            cidrs.extend(
+                out.entries()
+                    .iter()
+                    .filter_map(|e| e.cidr().map(str::to_string)),
+            );
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(cidrs)
+    }
+
+    async fn vpc_endpoints(
+        &self,
+        vpc_id: &str,
+        service: &str,
+    ) -> Result<Vec<EndpointEvidence>, ErrorInfo> {
+        let out = bounded(
+            &self.deadline,
+            "DescribeVpcEndpoints",
+            self.client
+                .describe_vpc_endpoints()
+                .filters(filter("vpc-id", vpc_id))
+                .filters(filter("service-name", service))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .vpc_endpoints()
+            .iter()
+            .filter_map(|e| {
+                // A type this build does not know is no S3 path it can judge.
+                let endpoint_type = EndpointType::from_api(e.vpc_endpoint_type()?.as_str())?;
+                Some((e, endpoint_type))
+            })
+            .map(|(e, endpoint_type)| EndpointEvidence {
+                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                endpoint_type,
+                service_name: e.service_name().unwrap_or_default().to_string(),
+                // moto sends `available` where AWS sends `Available`: compare lower-cased.
+                state: e
+                    .state()
+                    .map(|s| s.as_str().to_ascii_lowercase())
+                    .unwrap_or_default(),
+                policy: e.policy_document().map(str::to_string),
+                route_table_ids: e.route_table_ids().to_vec(),
+                private_dns_enabled: e.private_dns_enabled(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,338 @@
+//! The S3 calls the probe makes, as a small trait ([`S3Calls`]) with one real implementation
+//! ([`SdkS3`], over `aws_sdk_s3::Client`). Each call is bounded by the budget it is given,
+//! records what the transport saw, classifies its error, and returns the probe's own typed
+//! result: an [`OpEvidence`] (op, duration, outcome, meta; `detail` left empty) plus the few
+//! facts later steps need. Which call runs next, and what the facts mean, is the probe's.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumMode;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{ResponseRecorder, chain_message, classify_sdk_error, s3_client};
+use crate::evidence::{
+    ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome, Phase, S3Op, SkipReason,
+};
+
+/// Keys a list asks for: enough to prove access, never a crawl.
+pub const LIST_MAX_KEYS: i32 = 5;
+
+/// What ListObjectsV2 answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOut {
+    pub key_count: Option<i32>,
+    pub truncated: Option<bool>,
+}
+
+/// What a PutObject answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutOut {
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    /// The SHA-256 (base64) S3 says it stored.
+    pub checksum_sha256: Option<String>,
+}
+
+/// What a GetObject answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetOut {
+    /// The SHA-256 (base64) S3 reports for the object (whole-object reads only).
+    pub checksum_sha256: Option<String>,
+    /// The object's full size (`Content-Range` total, else `Content-Length`; ranged reads).
+    pub object_size: Option<u64>,
+    /// The body, or why reading it failed (the whole error chain on one line).
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// The S3 calls of one probe. `budget` is the time the call may take (`None`: the run deadline
+/// has passed, the call fails with [`ErrorCode::Deadline`] without being made).
+pub trait S3Calls: Send + Sync {
+    /// The same calls, signed for another region (the bucket's own).
+    fn in_region(&self, region: &str) -> Self
+    where
+        Self: Sized;
+
+    /// HeadBucket: existence, access, and (in `meta.bucket_region`) the bucket's region.
+    fn head_bucket(
+        &self,
+        bucket: &str,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = OpEvidence> + Send;
+
+    /// ListObjectsV2 under `prefix`, at most [`LIST_MAX_KEYS`] keys.
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<ListOut>)> + Send;
+
+    /// PutObject of `body`, conditional (`If-None-Match: *`), with its SHA-256 (base64).
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        sha256_b64: &str,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<PutOut>)> + Send;
+
+    /// GetObject: the whole object with S3's checksum (`range: None`), or the given byte
+    /// range (`range: Some("bytes=0-1023")`).
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<&str>,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<GetOut>)> + Send;
+
+    /// DeleteObject of `key`, of exactly `version` when given.
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = OpEvidence> + Send;
+
+    /// GetBucketPolicy: the policy document, when S3 returned one.
+    fn get_bucket_policy(
+        &self,
+        bucket: &str,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<Option<String>>)> + Send;
+}
+
+/// Run one SDK operation within `budget`, recording transport facts and classifying errors.
+pub async fn run_op<T, E, Fut>(
+    op: S3Op,
+    budget: Option<Duration>,
+    call: impl FnOnce(ResponseRecorder) -> Fut,
+) -> (OpEvidence, Option<T>)
+where
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Some(budget) = budget else {
+        return (deadline_passed(op), None);
+    };
+    let recorder = ResponseRecorder::default();
+    let started = Instant::now();
+    let result = tokio::time::timeout(budget, call(recorder.clone())).await;
+    let duration = started.elapsed();
+    let meta = recorder.meta();
+    let (outcome, value) = match result {
+        Ok(Ok(v)) => (OpOutcome::Ok, Some(v)),
+        Ok(Err(e)) => (OpOutcome::Failed(classify_sdk_error(&e, &meta)), None),
+        Err(_) => {
+            let phase = if meta.peer.is_none() {
+                Phase::Connect
+            } else {
+                Phase::Request
+            };
+            let err = ErrorInfo::new(
+                phase,
+                ErrorCode::Timeout,
+                format!(
+                    "no answer within the time left in the run ({} ms)",
+                    budget.as_millis()
+                ),
+            );
+            (OpOutcome::Failed(err), None)
+        }
+    };
+    let ev = OpEvidence {
+        op,
+        duration,
+        outcome,
+        meta,
+        detail: OpDetail::default(),
+    };
+    (ev, value)
+}
+
+/// The evidence of an operation the run deadline cut off before it could start: not proven
+/// is not passed, so it fails.
+pub fn deadline_passed(op: S3Op) -> OpEvidence {
+    let mut ev = OpEvidence::skipped(op, SkipReason::NothingWritten);
+    ev.outcome = OpOutcome::Failed(ErrorInfo::new(
+        Phase::Request,
+        ErrorCode::Deadline,
+        "the run deadline passed before this operation could start",
+    ));
+    ev
+}
+
+/// [`S3Calls`] over the SDK: the probe's HTTP client, credentials and retry settings.
+#[derive(Debug, Clone)]
+pub struct SdkS3 {
+    sdk: SdkConfig,
+    path_style: bool,
+    client: aws_sdk_s3::Client,
+}
+
+impl SdkS3 {
+    /// Calls signed for `region`.
+    pub fn new(sdk: &SdkConfig, region: &str, path_style: bool) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            path_style,
+            client: s3_client(sdk, region, path_style),
+        }
+    }
+}
+
+impl S3Calls for SdkS3 {
+    fn in_region(&self, region: &str) -> Self {
+        Self::new(&self.sdk, region, self.path_style)
+    }
+
+    async fn head_bucket(&self, bucket: &str, budget: Option<Duration>) -> OpEvidence {
+        let (ev, _) = run_op(S3Op::HeadBucket, budget, |rec| {
+            self.client
+                .head_bucket()
+                .bucket(bucket)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        ev
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<ListOut>) {
+        let (ev, out) = run_op(S3Op::List, budget, |rec| {
+            self.client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(LIST_MAX_KEYS)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        let out = out.map(|o| ListOut {
+            key_count: o.key_count(),
+            truncated: o.is_truncated(),
+        });
+        (ev, out)
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        sha256_b64: &str,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<PutOut>) {
+        let (ev, out) = run_op(S3Op::Put, budget, |rec| {
+            self.client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .if_none_match("*")
+                .content_type("text/plain; charset=utf-8")
+                .checksum_sha256(sha256_b64)
+                .body(ByteStream::from(body.to_vec()))
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        let out = out.map(|o| PutOut {
+            etag: o.e_tag().map(str::to_string),
+            version_id: o.version_id().map(str::to_string),
+            checksum_sha256: o.checksum_sha256().map(str::to_string),
+        });
+        (ev, out)
+    }
+
+    async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<&str>,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<GetOut>) {
+        let client = &self.client;
+        run_op(S3Op::Get, budget, |rec| async move {
+            let mut req = client.get_object().bucket(bucket).key(key);
+            req = match range {
+                Some(r) => req.range(r),
+                None => req.checksum_mode(ChecksumMode::Enabled),
+            };
+            let out = req.customize().interceptor(rec).send().await?;
+            let checksum_sha256 = out.checksum_sha256().map(str::to_string);
+            let object_size = range.and_then(|_| {
+                out.content_range()
+                    .and_then(|r| r.rsplit('/').next())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .or(out.content_length().map(|n| n as u64))
+            });
+            let body = out
+                .body
+                .collect()
+                .await
+                .map(|b| b.into_bytes().to_vec())
+                .map_err(|e| chain_message(&e));
+            Ok::<_, SdkError<GetObjectError, HttpResponse>>(GetOut {
+                checksum_sha256,
+                object_size,
+                body,
+            })
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        budget: Option<Duration>,
+    ) -> OpEvidence {
+        let (ev, _) = run_op(S3Op::Delete, budget, |rec| {
+            self.client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(version.map(str::to_string))
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        ev
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        bucket: &str,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<Option<String>>) {
+        let (ev, out) = run_op(S3Op::GetBucketPolicy, budget, |rec| {
+            self.client
+                .get_bucket_policy()
+                .bucket(bucket)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        (ev, out.map(|o| o.policy().map(str::to_string)))
+    }
+}
