@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("report", &["evidence", "diagnose", "aws"]),
     // collectors: the only I/O, returning evidence
     ("net", &["evidence"]),
-    ("aws", &["evidence", "net"]),
+    ("aws", &["evidence", "net", "deadline"]),
     ("context", &["evidence", "aws"]),
     (
         "probe",
