@@ -8,6 +8,9 @@
 //!
 //! One more test proves that every finding code is produced by at least one fixture.
 
+#[path = "support/fixture_files.rs"]
+mod fixture_files;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -197,20 +200,6 @@ fn check(path: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-fn fixture_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(DIR)
-        .expect("tests/fixtures/diagnose")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('_'))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// Every finding code is expected (and so proven produced) by at least one fixture.
 fn every_code_has_a_fixture(files: &[PathBuf]) -> Result<(), Failed> {
     let mut seen = BTreeSet::new();
@@ -234,7 +223,13 @@ fn every_code_has_a_fixture(files: &[PathBuf]) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let files = fixture_files();
+    let files = match fixture_files::json_files(Path::new(DIR)) {
+        Ok(f) => f,
+        Err(why) => {
+            let t = Trial::test("diagnose::fixtures", move || Err(why.into()));
+            libtest_mimic::run(&args, vec![t]).exit()
+        }
+    };
     let mut trials: Vec<Trial> = files
         .iter()
         .map(|p| {

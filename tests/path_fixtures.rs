@@ -4,10 +4,13 @@
 //! others. A directory without fixtures, a fixture that does not load, and a fixture without
 //! cases are failures too.
 
+#[path = "support/fixture_files.rs"]
+mod fixture_files;
+
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Serialize;
@@ -29,18 +32,10 @@ fn main() {
 
 fn trials(dir: &Path) -> Vec<Trial> {
     let fail = |name: &str, why: String| Trial::test(name, move || Err(Failed::from(why)));
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect(),
-        Err(e) => return vec![fail("fixtures", format!("{}: {e}", dir.display()))],
+    let files = match fixture_files::json_files(dir) {
+        Ok(f) => f,
+        Err(why) => return vec![fail("fixtures", why)],
     };
-    files.sort();
-    if files.is_empty() {
-        let why = format!("no *.json fixture in {}", dir.display());
-        return vec![fail("fixtures", why)];
-    }
     let mut out = Vec::new();
     for path in files {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();

@@ -68,145 +68,92 @@ fn failed(
     } else {
         Status::Fail
     };
+    if f == Fault::AccessDenied {
+        // Attribution raises the denial's finding, once for the bucket.
+        return Judged::quiet(CheckVerdict::with(
+            name,
+            status,
+            denial_hint(ev, t, op.op, cause),
+        ));
+    }
     let b = t.bucket.as_str();
     let check = name.as_str();
-    let peer = peer(op);
-    let finding = |code: FindingCode, message: String, vars: &[(&str, &str)]| {
-        Some(code.finding(message, vars))
-    };
-    let (finding, hint): (Option<Finding>, String) = match f {
-        Fault::AccessDenied => (None, denial_hint(ev, t, op.op, cause)),
-        Fault::BucketMissing => {
-            let f = finding(
-                FindingCode::BucketNotFound,
-                format!("bucket {b} does not exist"),
-                &[("bucket", b)],
-            );
-            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
-            (f, h)
-        }
-        Fault::KeyMissing => {
-            let key = t.user_key.as_deref().unwrap_or(&t.probe_key);
-            let f = finding(
-                FindingCode::KeyNotFound,
-                format!("{check}: {}", e.message),
-                &[("key", key), ("bucket", b)],
-            );
-            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
-            (f, h)
-        }
-        Fault::CredentialsRejected => {
-            let provider = ev
-                .credentials
-                .provider
-                .map(|p| p.as_str())
-                .unwrap_or("the credential chain");
-            let f = finding(
-                FindingCode::CredentialsRejected,
-                format!("S3 rejected the credentials: {}", e.code),
-                &[("provider", provider), ("code", e.code.as_str())],
-            );
-            let h = f.as_ref().map(|f| f.hint.clone()).unwrap_or_default();
-            (f, h)
-        }
-        Fault::CredentialsExpired => {
-            let provider = ev
-                .credentials
-                .provider
-                .map(|p| p.as_str())
-                .unwrap_or("the credential chain");
-            let advice = super::credentials::expired_advice(provider);
-            let f = finding(
-                FindingCode::CredentialsExpired,
-                format!(
-                    "S3 says the credentials from {provider} expired ({}: {})",
-                    e.code, e.message
-                ),
-                &[("advice", &advice)],
-            );
-            (f, advice)
-        }
-        Fault::WrongRegion => {
-            let advice = format!(
-                "bucket {b} is not in {}: pass --region {}",
-                ev.region,
-                t.bucket_region.as_deref().unwrap_or("<bucket region>")
-            );
-            let f = finding(
-                FindingCode::BucketInOtherRegion,
+    let provider = ev
+        .credentials
+        .provider
+        .map(|p| p.as_str())
+        .unwrap_or("the credential chain");
+    let finding = match f {
+        Fault::BucketMissing => FindingCode::BucketNotFound
+            .finding(format!("bucket {b} does not exist"), &[("bucket", b)]),
+        Fault::KeyMissing => FindingCode::KeyNotFound.finding(
+            format!("{check}: {}", e.message),
+            &[
+                ("key", t.user_key.as_deref().unwrap_or(&t.probe_key)),
+                ("bucket", b),
+            ],
+        ),
+        Fault::CredentialsRejected => FindingCode::CredentialsRejected.finding(
+            format!("S3 rejected the credentials: {}", e.code),
+            &[("provider", provider), ("code", e.code.as_str())],
+        ),
+        Fault::CredentialsExpired => FindingCode::CredentialsExpired.finding(
+            format!(
+                "S3 says the credentials from {provider} expired ({}: {})",
+                e.code, e.message
+            ),
+            &[("advice", &super::credentials::expired_advice(provider))],
+        ),
+        Fault::WrongRegion => FindingCode::BucketInOtherRegion
+            .finding(
                 format!("bucket {b} is not in {}", ev.region),
-                &[("advice", &advice)],
+                &[(
+                    "advice",
+                    &format!(
+                        "bucket {b} is not in {}: pass --region {}",
+                        ev.region,
+                        t.bucket_region.as_deref().unwrap_or("<bucket region>")
+                    ),
+                )],
             )
-            .map(|f| f.with_severity(Severity::Error));
-            (f, advice)
-        }
-        Fault::Dns => {
-            let f = FindingCode::DnsFailure.finding(
-                e.message.clone(),
-                &[
-                    ("name", "the S3 endpoint name"),
-                    ("why", &e.message),
-                    ("servers", "the probe's resolver"),
-                ],
-            );
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
-        Fault::Unreachable | Fault::Timeout => {
-            let advice = unreachable_advice(&e.code, f, &peer);
-            let f = finding(
-                FindingCode::S3Unreachable,
-                format!("{check} failed: {} ({})", e.code, e.message),
-                &[("advice", &advice)],
-            );
-            (f, advice)
-        }
-        Fault::Tls => {
-            let f = FindingCode::TlsFailure.finding(e.message.clone(), &[]);
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
+            .with_severity(Severity::Error),
+        Fault::Dns => FindingCode::DnsFailure.finding(
+            e.message.clone(),
+            &[
+                ("name", "the S3 endpoint name"),
+                ("why", &e.message),
+                ("servers", "the probe's resolver"),
+            ],
+        ),
+        Fault::Unreachable | Fault::Timeout => FindingCode::S3Unreachable.finding(
+            format!("{check} failed: {} ({})", e.code, e.message),
+            &[("advice", &unreachable_advice(&e.code, f, &peer(op)))],
+        ),
+        Fault::Tls => FindingCode::TlsFailure.finding(e.message.clone(), &[]),
         Fault::ServerError => {
             let status = e.http_status.unwrap_or(500).to_string();
-            let f = FindingCode::S3ServerError
-                .finding(format!("{check}: HTTP {status}"), &[("status", &status)]);
-            let h = f.hint.clone();
-            (Some(f), h)
+            FindingCode::S3ServerError
+                .finding(format!("{check}: HTTP {status}"), &[("status", &status)])
         }
-        Fault::KeyExists => {
-            let f = FindingCode::ProbeKeyExists.finding(
-                format!("an object already exists at {}", t.probe_key),
-                &[("key", &t.probe_key)],
-            );
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
-        Fault::ContentMismatch => {
-            let f = FindingCode::ContentMismatch.finding(e.message.clone(), &[]);
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
-        Fault::Deadline => {
-            let f = FindingCode::RunDeadlineExceeded.finding(
-                format!("{check} did not run before the deadline"),
-                &[("check", check)],
-            );
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
-        Fault::Other => {
-            let f = FindingCode::S3Error.finding(
-                format!("{check}: {}: {}", e.code, e.message),
-                &[("code", e.code.as_str()), ("message", &e.message)],
-            );
-            let h = f.hint.clone();
-            (Some(f), h)
-        }
+        Fault::KeyExists => FindingCode::ProbeKeyExists.finding(
+            format!("an object already exists at {}", t.probe_key),
+            &[("key", &t.probe_key)],
+        ),
+        Fault::ContentMismatch => FindingCode::ContentMismatch.finding(e.message.clone(), &[]),
+        Fault::Deadline => FindingCode::RunDeadlineExceeded.finding(
+            format!("{check} did not run before the deadline"),
+            &[("check", check)],
+        ),
+        Fault::AccessDenied | Fault::Other => FindingCode::S3Error.finding(
+            format!("{check}: {}: {}", e.code, e.message),
+            &[("code", e.code.as_str()), ("message", &e.message)],
+        ),
     };
-    Judged {
-        verdict: CheckVerdict::with(name, status, hint),
-        findings: finding.into_iter().collect(),
-    }
+    // The check's hint is its finding's.
+    Judged::with(
+        CheckVerdict::with(name, status, finding.hint.clone()),
+        finding,
+    )
 }
 
 /// What an unreachable S3 means, by how the connection failed.
