@@ -32,9 +32,25 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import importlib
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
 fi
 
-# Packaging tools (tests build the .deb and .rpm): pinned, installed once, only for the tests
-# (`setup.sh --packaging`).
+# Packaging tools (tests build the .deb and .rpm and lint the fleet artifacts): pinned, installed
+# once, only for the tests (`setup.sh --packaging`).
 [ "${1:-}" = "--packaging" ] || exit 0
+# promtool (Debian ships it in the prometheus package; nothing is started) and cfn-lint, in a venv
+# of its own so its dependencies never move moto's.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "setup: installing prometheus (for promtool)" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+CFN_LINT_VERSION="1.58.0"
+LINT_VENV="${VPCE_PROBE_LINT_VENV:-.venv-lint}"
+if ! "$LINT_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('cfn-lint') == '$CFN_LINT_VERSION'" 2>/dev/null; then
+  echo "setup: creating $LINT_VENV with cfn-lint==$CFN_LINT_VERSION" >&2
+  python3 -m venv "$LINT_VENV"
+  "$LINT_VENV/bin/pip" install -q --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+fi
 CARGO_DEB_VERSION="3.8.0"
 CARGO_RPM_VERSION="0.21.1"
 if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then

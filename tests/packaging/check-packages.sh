@@ -30,7 +30,9 @@ deb="$(ls "$out"/*.deb)"
 contents="$(dpkg-deb -c "$deb")"
 for p in ./usr/bin/vpce-probe ./usr/lib/systemd/system/vpce-probe.service ./usr/lib/systemd/system/vpce-probe.timer \
          ./usr/share/doc/vpce-probe/examples/config.toml ./usr/share/man/man1/vpce-probe.1.gz \
-         ./usr/share/bash-completion/completions/vpce-probe ./usr/share/doc/vpce-probe/copyright; do
+         ./usr/share/bash-completion/completions/vpce-probe ./usr/share/doc/vpce-probe/copyright \
+         ./usr/share/doc/vpce-probe/examples/ssm/vpce-probe-check.yaml \
+         ./usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml; do
   grep -q " $p\$" <<<"$contents" || fail "$deb lacks $p"
 done
 ok "contents: binary, units, example config, docs, man pages, completions"
@@ -56,7 +58,9 @@ cargo generate-rpm --output "$out/" >/dev/null
 rpmf="$(ls "$out"/*.rpm)"
 list="$(rpm -qlp "$rpmf" 2>/dev/null)"
 for p in /usr/bin/vpce-probe /usr/lib/systemd/system/vpce-probe.service /usr/lib/systemd/system/vpce-probe.timer \
-         /usr/share/doc/vpce-probe/examples/config.toml /usr/share/man/man1/vpce-probe.1.gz; do
+         /usr/share/doc/vpce-probe/examples/config.toml /usr/share/man/man1/vpce-probe.1.gz \
+         /usr/share/doc/vpce-probe/examples/ssm/vpce-probe-check.yaml \
+         /usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml; do
   grep -qx "$p" <<<"$list" || fail "$rpmf lacks $p"
 done
 ok "contents"
