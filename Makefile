@@ -6,14 +6,14 @@ CARGO_TARGET := --target $(TARGET)
 BIN_DEBUG := target/$(TARGET)/debug/vpce-probe
 BIN_RELEASE := target/$(TARGET)/release/vpce-probe
 
-.PHONY: demo test setup setup-test build release dist packages fmt-check clippy unit-e2e static-check units-check packages-check fleet-check clean
+.PHONY: demo test setup setup-test build release dist packages fmt-check clippy unit-e2e static-check units-check packages-check fleet-check release-check clean
 
 ## demo: build the static binary and run it against a local emulated AWS it starts itself
 demo: setup release
 	VPCE_PROBE_BIN=$(BIN_RELEASE) scripts/demo.sh
 
 ## test: install what is needed, then fmt, clippy, unit + end-to-end tests, static-binary check
-test: setup-test fmt-check clippy unit-e2e static-check units-check packages-check fleet-check
+test: setup-test fmt-check clippy unit-e2e static-check units-check packages-check fleet-check release-check
 
 setup:
 	scripts/setup.sh
@@ -56,6 +56,11 @@ packages-check: build
 ## fleet dashboard/alarms and the Prometheus alerting rules
 fleet-check:
 	tests/packaging/check-fleet.sh
+
+## release-check: the release workflow against its schema, cargo deny (licenses, bans, sources)
+## and the CycloneDX SBOM
+release-check:
+	tests/release/check-release.sh
 
 ## packages: the .deb and .rpm of the release binary, in target/packaging/
 packages: release

@@ -45,11 +45,23 @@ if ! command -v promtool >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 CFN_LINT_VERSION="1.58.0"
+CHECK_JSONSCHEMA_VERSION="0.39.0"
 LINT_VENV="${VPCE_PROBE_LINT_VENV:-.venv-lint}"
-if ! "$LINT_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('cfn-lint') == '$CFN_LINT_VERSION'" 2>/dev/null; then
-  echo "setup: creating $LINT_VENV with cfn-lint==$CFN_LINT_VERSION" >&2
+if ! "$LINT_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('cfn-lint') == '$CFN_LINT_VERSION' and m.version('check-jsonschema') == '$CHECK_JSONSCHEMA_VERSION'" 2>/dev/null; then
+  echo "setup: creating $LINT_VENV with cfn-lint==$CFN_LINT_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION" >&2
   python3 -m venv "$LINT_VENV"
-  "$LINT_VENV/bin/pip" install -q --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+  "$LINT_VENV/bin/pip" install -q --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+fi
+# Release engineering: license/ban/source policy and the SBOM.
+CARGO_DENY_VERSION="0.20.2"
+CARGO_CYCLONEDX_VERSION="0.5.9"
+if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+  echo "setup: installing cargo-deny $CARGO_DENY_VERSION" >&2
+  cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION"
+fi
+if ! cargo cyclonedx --version 2>/dev/null | grep -q "$CARGO_CYCLONEDX_VERSION"; then
+  echo "setup: installing cargo-cyclonedx $CARGO_CYCLONEDX_VERSION" >&2
+  cargo install --locked --quiet cargo-cyclonedx --version "$CARGO_CYCLONEDX_VERSION"
 fi
 CARGO_DEB_VERSION="3.8.0"
 CARGO_RPM_VERSION="0.21.1"

@@ -16,7 +16,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 every check passed; 1 a check failed; 2 bad input or configuration;
 /// 3 the report could not be written.
 #[derive(Debug, Parser)]
-#[command(name = "vpce-probe", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "vpce-probe",
+    version = env!("VPCE_PROBE_LONG_VERSION"),
+    about,
+    long_about,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

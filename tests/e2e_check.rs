@@ -765,7 +765,28 @@ fn invalid_input_exits_2_with_a_clear_error() {
 fn help_and_version_exit_0() {
     let run = Probe::new().args(["--version"]).run();
     assert_eq!(run.code, 0);
-    assert!(run.stdout.starts_with("vpce-probe "), "{}", run.stdout);
+    // `vpce-probe 0.1.0 (commit 0123456789ab, x86_64-unknown-linux-gnu)`: the version, the
+    // commit it was built from and the target triple.
+    let want_start = format!("vpce-probe {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(run.stdout.starts_with(&want_start), "{}", run.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert!(!head.is_empty(), "the tests run in a git checkout");
+    assert!(
+        run.stdout.contains(&head),
+        "{} names commit {head}",
+        run.stdout
+    );
+    let target = if cfg!(target_arch = "aarch64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    assert!(run.stdout.contains(target), "{}", run.stdout);
     let run = Probe::new().args(["check", "--help"]).run();
     assert_eq!(run.code, 0);
     for flag in [

@@ -23,6 +23,7 @@ cp "$bin" "$out/vpce-probe"
 "$bin" man | gzip -9n >"$out/vpce-probe.1.gz"
 "$bin" man check | gzip -9n >"$out/vpce-probe-check.1.gz"
 "$bin" man iam-policy | gzip -9n >"$out/vpce-probe-iam-policy.1.gz"
+scripts/sbom.sh "$out/vpce-probe.cdx.json"
 
 echo "check-packages: .deb"
 cargo deb --no-build --no-strip --quiet --output "$out/" >/dev/null
@@ -32,7 +33,8 @@ for p in ./usr/bin/vpce-probe ./usr/lib/systemd/system/vpce-probe.service ./usr/
          ./usr/share/doc/vpce-probe/examples/config.toml ./usr/share/man/man1/vpce-probe.1.gz \
          ./usr/share/bash-completion/completions/vpce-probe ./usr/share/doc/vpce-probe/copyright \
          ./usr/share/doc/vpce-probe/examples/ssm/vpce-probe-check.yaml \
-         ./usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml; do
+         ./usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml \
+         ./usr/share/doc/vpce-probe/sbom.cdx.json; do
   grep -q " $p\$" <<<"$contents" || fail "$deb lacks $p"
 done
 ok "contents: binary, units, example config, docs, man pages, completions"
@@ -60,7 +62,8 @@ list="$(rpm -qlp "$rpmf" 2>/dev/null)"
 for p in /usr/bin/vpce-probe /usr/lib/systemd/system/vpce-probe.service /usr/lib/systemd/system/vpce-probe.timer \
          /usr/share/doc/vpce-probe/examples/config.toml /usr/share/man/man1/vpce-probe.1.gz \
          /usr/share/doc/vpce-probe/examples/ssm/vpce-probe-check.yaml \
-         /usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml; do
+         /usr/share/doc/vpce-probe/examples/prometheus/vpce-probe.rules.yml \
+         /usr/share/doc/vpce-probe/sbom.cdx.json; do
   grep -qx "$p" <<<"$list" || fail "$rpmf lacks $p"
 done
 ok "contents"
