@@ -9,8 +9,25 @@ use crate::diagnose::model::{CheckVerdict, Finding, Status};
 use crate::diagnose::path::{self, PathVerdict, Route, RouteDestination, Verdict};
 use crate::evidence::{Evidence, TargetEvidence};
 
-/// Judge one bucket's route.
+/// Judge one bucket's route; traffic that leaves through NAT or an internet gateway because the
+/// requests are for another region than the instance's says so.
 pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
+    let mut judged = judge_route(ev, t, path);
+    let leaves = matches!(
+        path.verdict,
+        Verdict::InternetGateway | Verdict::NatGateway | Verdict::Other
+    );
+    if leaves
+        && judged.verdict.status != Status::Pass
+        && let Some(cause) = super::region::likely_cause(ev, t)
+    {
+        let hint = judged.verdict.hint.take().unwrap_or_default();
+        judged.verdict.hint = Some(format!("{hint}; {cause}"));
+    }
+    judged
+}
+
+fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
     let name = CheckName::Route;
     let rtb = path.route_table_id.clone().unwrap_or_else(|| "?".into());
     let net = ev.network.as_ref();

@@ -125,10 +125,16 @@ fn failed(
                 ("servers", "the probe's resolver"),
             ],
         ),
-        Fault::Unreachable | Fault::Timeout => FindingCode::S3Unreachable.finding(
-            format!("{check} failed: {} ({})", e.code, e.message),
-            &[("advice", &unreachable_advice(&e.code, f, &peer(op)))],
-        ),
+        Fault::Unreachable | Fault::Timeout => {
+            let mut advice = unreachable_advice(&e.code, f, &peer(op));
+            if let Some(cause) = super::region::likely_cause(ev, t) {
+                advice = format!("{advice}; {cause}");
+            }
+            FindingCode::S3Unreachable.finding(
+                format!("{check} failed: {} ({})", e.code, e.message),
+                &[("advice", &advice)],
+            )
+        }
         Fault::Tls => FindingCode::TlsFailure.finding(e.message.clone(), &[]),
         Fault::ServerError => {
             let status = e.http_status.unwrap_or(500).to_string();
