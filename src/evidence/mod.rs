@@ -185,6 +185,15 @@ impl Evidence {
         self.context.instance.as_ref()
     }
 
+    /// The region of this VPC and its gateway endpoints: the instance's (IMDS), else the run's.
+    /// It differs from `region` when the configured region is not the instance's.
+    pub fn vpc_region(&self) -> &str {
+        self.instance()
+            .and_then(|i| i.region.as_deref())
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&self.region)
+    }
+
     /// The caller's ARN as S3 sees it, when the evidence names it: the instance role's session
     /// (`arn:<partition>:sts::<account>:assumed-role/<role>/<instance-id>`) when the credentials
     /// came from the instance profile. `None` otherwise (policies naming principals are then

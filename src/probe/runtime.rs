@@ -20,13 +20,13 @@ const CGROUP_MARKS: &[&str] = &[
 /// Gather the runtime evidence of this process.
 pub fn collect() -> RuntimeEvidence {
     let mut signs = Vec::new();
-    let mut sign = |kind, detail: String| signs.push(ContainerSign { kind, detail });
     if let (Ok(me), Ok(init)) = (
         std::fs::read_link("/proc/self/ns/net"),
         std::fs::read_link("/proc/1/ns/net"),
     ) && me != init
     {
-        sign(
+        push(
+            &mut signs,
             ContainerSignKind::NetNamespace,
             format!(
                 "network namespace {} is not the host's {}",
@@ -35,12 +35,25 @@ pub fn collect() -> RuntimeEvidence {
             ),
         );
     }
+    // /proc/1 is often unreadable (no CAP_SYS_PTRACE): a namespace made by `ip netns` (or a
+    // CNI plugin) is also known by its name under /run/netns
+    if !signs
+        .iter()
+        .any(|s| s.kind == ContainerSignKind::NetNamespace)
+        && let Some(name) = named_netns()
+    {
+        signs.push(ContainerSign {
+            kind: ContainerSignKind::NetNamespace,
+            detail: format!("in the named network namespace {name} (/run/netns)"),
+        });
+    }
     if let Ok(cg) = std::fs::read_to_string("/proc/self/cgroup")
         && let Some(line) = cg
             .lines()
             .find(|l| CGROUP_MARKS.iter().any(|m| l.contains(m)))
     {
-        sign(
+        push(
+            &mut signs,
             ContainerSignKind::Cgroup,
             format!(
                 "/proc/self/cgroup: {}",
@@ -53,7 +66,7 @@ pub fn collect() -> RuntimeEvidence {
         ("/run/.containerenv", ContainerSignKind::Containerenv),
     ] {
         if Path::new(path).exists() {
-            sign(kind, format!("{path} exists"));
+            push(&mut signs, kind, format!("{path} exists"));
         }
     }
     // the names only: the values are URLs and addresses, not needed to judge
@@ -77,6 +90,25 @@ pub fn collect() -> RuntimeEvidence {
             .ok()
             .and_then(|t| default_gateway(&t)),
     }
+}
+
+fn push(signs: &mut Vec<ContainerSign>, kind: ContainerSignKind, detail: String) {
+    signs.push(ContainerSign { kind, detail });
+}
+
+/// The name under /run/netns of this process's network namespace, if it has one (at most 256
+/// entries are looked at).
+fn named_netns() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self/ns/net").ok()?;
+    std::fs::read_dir("/run/netns")
+        .ok()?
+        .take(256)
+        .filter_map(Result::ok)
+        .find(|e| {
+            std::fs::metadata(e.path()).is_ok_and(|m| m.ino() == me.ino() && m.dev() == me.dev())
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
 }
 
 /// The gateway of the IPv4 default route in `/proc/net/route` (little-endian hex).

@@ -77,13 +77,13 @@ fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged 
         .map(|a| a.address.to_string())
         .unwrap_or_default();
     match path.verdict {
-        Verdict::GatewayEndpoint => match t.other_region(&ev.region) {
+        Verdict::GatewayEndpoint => match t.other_region(ev.vpc_region()) {
             Some(br) => Judged::quiet(CheckVerdict::with(
                 name,
                 Status::Warn,
                 format!(
                     "the bucket is in {br}: a gateway endpoint serves only {} buckets",
-                    ev.region
+                    ev.vpc_region()
                 ),
             )),
             None => Judged::quiet(CheckVerdict::pass(name)),
@@ -137,12 +137,12 @@ fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged 
             if endpoint_on_table {
                 // The endpoint is on the table, but this address is not in its prefix list:
                 // another region's S3 (or a non-S3 address).
-                let why = match t.other_region(&ev.region) {
+                let why = match t.other_region(ev.vpc_region()) {
                     Some(br) => format!(
                         "the bucket is in {br}, and the {r} gateway endpoint serves only {r} S3 addresses",
-                        r = ev.region
+                        r = ev.vpc_region()
                     ),
-                    None => format!("{address} is not in the {} S3 prefix list", ev.region),
+                    None => format!("{address} is not in the {} S3 prefix list", ev.vpc_region()),
                 };
                 return Judged::quiet(CheckVerdict::with(
                     name,
