@@ -188,7 +188,7 @@ async fn a_region_from_the_environment_that_is_not_the_instances() {
         ],
         &[("AWS_REGION", "eu-west-1")],
     );
-    eprintln!("AWS_REGION=eu-west-1: {:?}\n{}", run.elapsed, run.stdout);
+    eprintln!("AWS_REGION=eu-west-1: {:?}", run.elapsed);
     assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
     let r = run.json();
     assert_eq!(r["region"], "eu-west-1");
@@ -208,8 +208,13 @@ async fn a_region_from_the_environment_that_is_not_the_instances() {
         f["hint"].as_str().unwrap().contains("AWS_REGION=us-east-1"),
         "{f}"
     );
-    // still probed what was asked
+    // still probed what was asked; the bucket is in the instance's region, so once followed
+    // its traffic takes the gateway endpoint: a warning, exit 0
     assert_ne!(check(&r, 0, "s3_head_bucket")["status"], "skip");
+    assert_eq!(r["targets"][0]["bucket_region"], "us-east-1");
+    assert_eq!(r["targets"][0]["path"]["verdict"], "gateway_endpoint");
+    assert_eq!(finding_codes(&r), vec!["region_mismatch".to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
 
     // In a private subnet the other region's S3 is dropped: the requests hang, and the S3
     // check names the region as the likely cause, within the deadline.
@@ -238,6 +243,19 @@ async fn a_region_from_the_environment_that_is_not_the_instances() {
     assert!(
         hint.contains("likely cause: the region eu-west-1 (from the environment) is not this instance's region us-east-1"),
         "{hint}"
+    );
+    // the route check: that address leaves through the internet gateway, and says why
+    let route = check(&r, 0, "route");
+    assert_eq!(
+        r["targets"][0]["path"]["verdict"], "internet_gateway",
+        "{route}"
+    );
+    assert!(
+        route["hint"]
+            .as_str()
+            .unwrap()
+            .contains("likely cause: the region eu-west-1"),
+        "{route}"
     );
     let c = finding_codes(&r);
     assert!(c.contains(&"region_mismatch".to_string()), "{c:?}");
