@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine: system packages
-# (dnsmasq, iproute2, file) and a Python venv with the pinned AWS emulator (moto[server]).
+# (dnsmasq, iproute2, nftables, file) and a Python venv with the pinned AWS emulator (moto[server]).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ command -v file >/dev/null 2>&1 || need_apt+=(file)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 command -v rpm2cpio >/dev/null 2>&1 || need_apt+=(rpm)
 command -v cpio >/dev/null 2>&1 || need_apt+=(cpio)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)

@@ -8,7 +8,7 @@ use aws_config::imds::client::error::ImdsError;
 
 use crate::aws::chain_message;
 use crate::evidence::{
-    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, InstanceContext, Phase,
+    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, ImdsStep, InstanceContext, Phase,
 };
 
 const MD: &str = "/latest/meta-data/";
@@ -24,12 +24,18 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
             duration: started.elapsed(),
             instance: None,
             error: None,
+            failed_step: None,
+            runtime: Default::default(),
         };
     };
     // The first call fetches the session token; its failure means "no IMDS here".
     let instance_id = match client.get(format!("{MD}instance-id")).await {
         Ok(v) => Some(v.as_ref().trim().to_string()),
         Err(e) => {
+            let step = match e {
+                ImdsError::FailedToLoadToken(_) => ImdsStep::Token,
+                _ => ImdsStep::Metadata,
+            };
             return ContextEvidence {
                 source: ContextSource::None,
                 endpoint,
@@ -37,6 +43,8 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
                 duration: started.elapsed(),
                 instance: None,
                 error: Some(imds_error(&e)),
+                failed_step: Some(step),
+                runtime: Default::default(),
             };
         }
     };
@@ -93,6 +101,8 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
         duration: started.elapsed(),
         instance: Some(ctx),
         error: None,
+        failed_step: None,
+        runtime: Default::default(),
     }
 }
 
@@ -108,7 +118,9 @@ fn lines(v: Option<String>) -> Vec<String> {
 }
 
 /// Label an IMDS failure: no token (unreachable; no answer in time, as behind a too-low hop
-/// limit; refused with an HTTP status) or a bad answer.
+/// limit; refused with an HTTP status) or a bad answer. The client's connect timeout is shorter
+/// than its operation timeout ([`crate::aws::imds_client`]), so a token timeout means it
+/// connected: a connect that hangs is `imds_unreachable`.
 fn imds_error(e: &ImdsError) -> ErrorInfo {
     use aws_config::imds::client::error::TokenError;
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

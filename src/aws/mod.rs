@@ -97,11 +97,13 @@ pub fn imds_disabled() -> bool {
         .unwrap_or(false)
 }
 
-/// A bounded IMDSv2 client on the shared HTTP client: one attempt, `timeout` per call.
+/// A bounded IMDSv2 client on the shared HTTP client: one attempt, `timeout` per call. The
+/// connect gets 3/4 of it, so that "no connection" (a dispatch failure) and "connected, no
+/// answer" (the operation's timeout, as behind a too-low hop limit) never race.
 pub fn imds_client(http: SharedHttpClient, timeout: Duration) -> imds::Client {
     imds::Client::builder()
         .configure(&ProviderConfig::default().with_http_client(http))
-        .connect_timeout(timeout)
+        .connect_timeout(timeout.mul_f64(0.75))
         .read_timeout(timeout)
         .operation_attempt_timeout(timeout)
         .operation_timeout(timeout)

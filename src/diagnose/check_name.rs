@@ -56,7 +56,7 @@ impl CheckName {
         match self {
             CheckName::Imds => (
                 "IMDSv2: who the instance is",
-                "never (warns off EC2, skips when `AWS_EC2_METADATA_DISABLED`)",
+                "the token's answer vanished in a container (`imds_hop_limit`), or no region could be learned (warns off EC2, skips when `AWS_EC2_METADATA_DISABLED`)",
             ),
             CheckName::Credentials => (
                 "the AWS SDK default chain, one provider at a time",

@@ -31,6 +31,8 @@ crate::wire_enum! {
         /// An AWS Organizations policy (SCP or RCP).
         OrganizationPolicy => "organization_policy",
         Kms => "kms",
+        /// The probe's configuration as the AWS tools on this machine see it (region, profile).
+        Config => "config",
     }
 }
 
@@ -75,6 +77,8 @@ crate::wire_enum! {
         PermissionsBoundaryDenies => "permissions_boundary_denies",
         KmsDenies => "kms_denies",
         CredentialsExpired => "credentials_expired",
+        ImdsHopLimit => "imds_hop_limit",
+        RegionMismatch => "region_mismatch",
     }
 }
 
@@ -339,6 +343,18 @@ impl FindingCode {
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
                 "{advice}",
+            ),
+            ImdsHopLimit => spec(
+                E,
+                C::Imds,
+                "the IMDSv2 token request connected but got no answer in time, and the probe runs in a container or a network namespace other than the host's (the message lists the signs): the instance's metadata hop limit (`HttpPutResponseHopLimit`) is too low, so the token's answer dies in transit. A token timeout without such signs is `not_on_ec2`, which names the hop limit only as a possibility",
+                "raise the instance's metadata hop limit so the answer reaches the container: aws ec2 modify-instance-metadata-options --instance-id {instance_id} --http-put-response-hop-limit 2{region_note}",
+            ),
+            RegionMismatch => spec(
+                W,
+                C::Config,
+                "run-wide: the region the requests are for (from `--region`, the config file, `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile) is not the instance's region (IMDS): S3 requests for another region never use this VPC's gateway endpoint. The S3 and route checks name it as the likely cause when the requests then hang or leave through NAT or an internet gateway",
+                "S3 requests for {configured} never use this VPC's gateway endpoint (it serves {instance} only): in a private subnet they hang, elsewhere they leave through NAT or the internet. If the buckets are in {instance}, {fix}",
             ),
             SpoolDropped => spec(
                 W,

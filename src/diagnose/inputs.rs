@@ -124,11 +124,11 @@ pub fn path_of(ev: &Evidence, t: &TargetEvidence) -> PathVerdict {
     });
     // The gateway endpoint only serves buckets in its own region.
     if v.verdict == Verdict::GatewayEndpoint
-        && let Some(br) = t.other_region(&ev.region)
+        && let Some(br) = t.other_region(ev.vpc_region())
     {
         v.evidence.push(format!(
             "bucket is in {br}: the {} gateway endpoint does not serve it",
-            ev.region
+            ev.vpc_region()
         ));
     }
     v

@@ -37,9 +37,11 @@ pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
         checks::credentials::judge(ev),
         checks::prefix_list::judge(ev),
     ];
+    let mut findings: Vec<Finding> = run.iter().flat_map(|j| j.findings.clone()).collect();
+    findings.extend(checks::region::findings(ev));
     Diagnosis {
         checks: run.iter().map(|j| j.verdict.clone()).collect(),
-        findings: run.into_iter().flat_map(|j| j.findings).collect(),
+        findings,
         targets: ev
             .targets
             .iter()

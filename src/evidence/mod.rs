@@ -7,6 +7,7 @@ pub mod dns;
 pub mod error;
 pub mod names;
 pub mod network;
+pub mod runtime;
 pub mod s3;
 pub mod sink;
 
@@ -20,6 +21,7 @@ pub use network::{
     EndpointEvidence, EndpointType, NetworkEvidence, PrefixListEvidence, PrefixListSource,
     RouteEvidence, RouteTableEvidence,
 };
+pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
     BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason,
     TargetEvidence,
@@ -33,6 +35,16 @@ crate::wire_enum! {
         Imds => "imds",
         /// Not learned: not on EC2, IMDS disabled or unreachable.
         None => "none",
+    }
+}
+
+crate::wire_enum! {
+    /// The step of the IMDSv2 exchange that failed.
+    pub enum ImdsStep {
+        /// `PUT /latest/api/token`: the session token.
+        Token => "token",
+        /// A metadata `GET` after the token, or the context collection as a whole.
+        Metadata => "metadata",
     }
 }
 
@@ -65,6 +77,25 @@ pub struct ContextEvidence {
     pub duration: Duration,
     pub instance: Option<InstanceContext>,
     pub error: Option<ErrorInfo>,
+    /// Which step failed, when one did: `token` = the token request itself (its error's code
+    /// says how: `imds_timeout` = connected, no answer in time), else `metadata`.
+    #[serde(default)]
+    pub failed_step: Option<ImdsStep>,
+    /// Where the probe runs (container signs, default gateway): gathered whatever IMDS said.
+    #[serde(default)]
+    pub runtime: RuntimeEvidence,
+}
+
+impl ContextEvidence {
+    /// The IMDSv2 token request connected and got no answer in time: what a metadata hop limit
+    /// too low for the probe's network position looks like (the answer dies in transit).
+    pub fn token_timed_out(&self) -> bool {
+        self.failed_step == Some(ImdsStep::Token)
+            && self
+                .error
+                .as_ref()
+                .is_some_and(|e| e.code == ErrorCode::ImdsTimeout)
+    }
 }
 
 crate::wire_enum! {
@@ -76,6 +107,9 @@ crate::wire_enum! {
         Env => "env",
         Profile => "profile",
         Imds => "imds",
+        /// No region anywhere: only when IMDS was there but its token answer vanished (the
+        /// run reports instead of stopping; `region` is then empty and no bucket is probed).
+        None => "none",
     }
 }
 
@@ -149,6 +183,15 @@ impl Evidence {
     /// The instance context, when IMDS gave one.
     pub fn instance(&self) -> Option<&InstanceContext> {
         self.context.instance.as_ref()
+    }
+
+    /// The region of this VPC and its gateway endpoints: the instance's (IMDS), else the run's.
+    /// It differs from `region` when the configured region is not the instance's.
+    pub fn vpc_region(&self) -> &str {
+        self.instance()
+            .and_then(|i| i.region.as_deref())
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&self.region)
     }
 
     /// The caller's ARN as S3 sees it, when the evidence names it: the instance role's session

@@ -89,6 +89,8 @@ pub enum SkipReason {
     BucketMissing,
     /// Nothing was written by this run, so nothing to read back or delete.
     NothingWritten,
+    /// No region could be learned (IMDS's token answer vanished and none was configured).
+    NoRegion,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -99,6 +101,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Unreachable { after } => write!(f, "S3 unreachable (see {after})"),
             SkipReason::BucketMissing => f.write_str("the bucket does not exist"),
             SkipReason::NothingWritten => f.write_str("this run wrote no object"),
+            SkipReason::NoRegion => f.write_str("no region: IMDS gave none and none is configured"),
         }
     }
 }

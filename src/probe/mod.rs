@@ -5,6 +5,7 @@ pub mod dns;
 pub mod ip_ranges;
 pub mod network;
 pub mod prefix_list;
+pub mod runtime;
 pub mod s3;
 pub mod s3_plan;
 
@@ -19,7 +20,7 @@ use crate::config::{Config, ConfigError, validate_region};
 use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
-    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, Phase, RegionSource,
+    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase, RegionSource,
     SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
@@ -105,6 +106,12 @@ async fn resolve_region(
     if let Some(r) = ctx.instance.as_ref().and_then(|i| i.region.clone()) {
         return Ok((r, RegionSource::Imds));
     }
+    // IMDS is there (it accepted the connection) but its token answer vanished, as behind a
+    // too-low hop limit: a fault of the environment, not of the command line. The run goes on
+    // without a region and reports it; no bucket is probed.
+    if ctx.token_timed_out() {
+        return Ok((String::new(), RegionSource::None));
+    }
     let why = if ctx.disabled {
         "IMDS is disabled (AWS_EC2_METADATA_DISABLED)"
     } else {
@@ -115,8 +122,6 @@ async fn resolve_region(
     )))
 }
 
-/// Run every collector and return the evidence. A `ConfigError` means the run could not
-/// start (no region); every other failure is evidence.
 /// The evidence of a run, and what the sinks need to send it on.
 pub struct RunOutput {
     pub evidence: Evidence,
@@ -126,6 +131,8 @@ pub struct RunOutput {
     pub host: String,
 }
 
+/// Run every collector and return the evidence. A `ConfigError` means the run could not
+/// start (no region, and IMDS not there at all); every other failure is evidence.
 pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
@@ -144,7 +151,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let ctx_budget = deadline
         .cap(imds_timeout * 3)
         .unwrap_or(Duration::from_millis(1));
-    let context = match tokio::time::timeout(
+    let mut context = match tokio::time::timeout(
         ctx_budget,
         context::collect(imds.as_ref(), endpoint.clone()),
     )
@@ -162,8 +169,11 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 ErrorCode::ImdsTimeout,
                 format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
             )),
+            failed_step: Some(ImdsStep::Metadata),
+            runtime: Default::default(),
         },
     };
+    context.runtime = runtime::collect();
 
     // 2. Which region?
     let (region, region_source) = resolve_region(cfg, &context).await?;
@@ -196,6 +206,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         max_attempts: cfg.max_attempts,
     };
     let have_creds = provider.is_some();
+    let no_region = region_source == RegionSource::None;
     let sdk = aws::sdk_config(http, &settings, provider).await;
 
     // 5. The network as the EC2 API describes it, concurrently with the S3 probes.
@@ -205,8 +216,16 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         .and_then(|i| Some((i.vpc_id.clone()?, i.subnet_id.clone()?)));
     let network_task = match (have_creds, vpc_subnet) {
         (true, Some((vpc, subnet))) => {
-            let sdk = sdk.clone();
-            let region = region.clone();
+            // the VPC lives in the instance's region, whatever region the requests are for
+            let region = context
+                .instance
+                .as_ref()
+                .and_then(|i| i.region.clone())
+                .unwrap_or_else(|| region.clone());
+            let sdk = sdk
+                .to_builder()
+                .region(aws_config::Region::new(region.clone()))
+                .build();
             let fallbacks = network::Fallbacks {
                 cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
@@ -240,7 +259,9 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         tasks.spawn(async move {
             // bounded concurrency; the deadline still bounds the wait
             let _slot = slots.acquire_owned().await;
-            let ev = if have_creds {
+            let ev = if no_region {
+                s3::skipped_target(spec, SkipReason::NoRegion)
+            } else if have_creds {
                 s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
             } else {
                 s3::skipped_target(spec, SkipReason::NoCredentials)

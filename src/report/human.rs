@@ -310,7 +310,11 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
         st.bold("vpce-probe"),
         r.version,
         r.run_id,
-        r.region,
+        if r.region.is_empty() {
+            "unknown"
+        } else {
+            &r.region
+        },
         serde_json::to_value(r.region_source)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

@@ -10,9 +10,9 @@ use crate::diagnose::{
 };
 use crate::evidence::{
     ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
-    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, InstanceContext, OpEvidence, OpOutcome,
-    Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence, SinkOutcome,
-    TargetEvidence,
+    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext, OpEvidence,
+    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence,
+    RuntimeEvidence, SinkOutcome, TargetEvidence,
 };
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
@@ -40,6 +40,11 @@ pub struct ContextReport {
     pub instance: InstanceContext,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The IMDSv2 step that failed (with `error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<ImdsStep>,
+    /// Where the probe runs: container signs and the default gateway.
+    pub runtime: RuntimeEvidence,
 }
 
 /// Which credentials were used — never a secret.
@@ -372,6 +377,8 @@ impl Report {
                 disabled: ev.context.disabled,
                 instance: ev.context.instance.clone().unwrap_or_default(),
                 error: ev.context.error.clone(),
+                failed_step: ev.context.failed_step,
+                runtime: ev.context.runtime.clone(),
             },
             credentials: CredentialsReport {
                 provider: ev.credentials.provider,

@@ -270,10 +270,35 @@ impl SimVpc {
 
     /// Run `vpce-probe ARGS…` on the simulated instance: real names, HTTPS, IMDS credentials.
     pub fn probe(&self, args: &[&str]) -> Run {
+        self.probe_in("exec", args, &[])
+    }
+
+    /// [`SimVpc::probe`] with more environment variables (`AWS_REGION`, `AWS_CONFIG_FILE`, …).
+    pub fn probe_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.probe_in("exec", args, env)
+    }
+
+    /// Put a "container" behind the instance (`vpc.sh container`): its own netns on a
+    /// 172.17.0.0/16 bridge, forwarded and masqueraded by the instance, one hop further from IMDS.
+    pub fn container(&self) {
+        let out = run_script(&["container", &self.name]);
+        assert!(
+            out.status.success(),
+            "vpc.sh container: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Run `vpce-probe ARGS…` in the container made by [`SimVpc::container`].
+    pub fn probe_in_container(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.probe_in("exec-container", args, env)
+    }
+
+    fn probe_in(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(sim_script());
         cmd.args([
-            "exec",
+            how,
             &self.name,
             self.dir(),
             "--",
@@ -286,6 +311,7 @@ impl SimVpc {
         .env("NO_COLOR", "1")
         .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
         .env("VPCE_PROBE_STATE_DIR", self.state.path())
+        .envs(env.iter().copied())
         .stdin(Stdio::null());
         run_bounded(cmd)
     }

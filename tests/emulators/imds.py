@@ -16,12 +16,18 @@ requests were seen, and how many came without a token (tests assert the probe ne
 Faults for tests: ``"fault": "hang"`` (accepts, never answers), ``"fault": "no-ttl"`` (token
 response without the TTL header, like moto), ``"fault": "token-403"`` (IMDSv2 disabled/hop limit).
 
+The token's answer is sent with IP TTL = ``http_put_response_hop_limit`` (default 1, as on EC2),
+so one forwarding hop further (a container behind the instance) it dies in transit: the client
+times out, it never sees an error. The TTL stays on that connection (a retransmission must not
+carry a larger one).
+
 Prints ``READY <port>`` on stdout once listening.
 """
 
 import argparse
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -42,6 +48,7 @@ DEFAULTS = {
     "role": None,
     "credentials": None,
     "fault": None,
+    "http_put_response_hop_limit": 1,
 }
 
 
@@ -142,6 +149,8 @@ def make_handler(state):
                 return self.reply(400, "Bad Request")
             if not 1 <= ttl_n <= 21600:
                 return self.reply(400, "Bad Request")
+            hops = int(state.cfg.get("http_put_response_hop_limit") or 1)
+            self.connection.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, min(hops, 64)))
             token = secrets.token_urlsafe(32)
             with state.lock:
                 state.tokens[token] = time.time() + ttl_n

@@ -17,7 +17,16 @@
 #                                       drop (silent: SYNs vanish, connect hangs until its timeout) |
 #                                       clear (remove the fault route for CIDR)
 #   vpc.sh imds   NAME [DIR] [CONFIG]   restart the IMDS emulator (with CONFIG copied to
-#                                       DIR/instance.json, or DIR/instance.json as it is)
+#                                       DIR/instance.json, or DIR/instance.json as it is); its
+#                                       "http_put_response_hop_limit" (default 1) is the IP TTL of
+#                                       the token's answer, as on EC2
+#   vpc.sh container NAME               a "container" behind the instance, one hop further: netns
+#                                       A-c, 172.17.0.2/16 on A-c0, default via the instance's
+#                                       "docker0" A-b0 172.17.0.1; the instance forwards for it
+#                                       (ip_forward=1) and masquerades it out of A-i0 (nft), like
+#                                       Docker's bridge network. Forwarding decrements the TTL, so a
+#                                       token answer sent with hop limit 1 dies on the way
+#   vpc.sh exec-container NAME DIR -- CMD ARGS…  as exec, in the container netns
 #   vpc.sh down   NAME [DIR]            kill everything started inside the sim, delete the
 #                                       namespaces and veths; idempotent, also after a partial `up`
 #   vpc.sh status NAME                  print DIR/env of a running sim
@@ -25,6 +34,7 @@
 #
 # Topology (A = NAME):
 #
+#   netns A-c "container" (after `container`): A-c0 172.17.0.2/16 <== veth ==> A-b0 172.17.0.1/16 in A-i
 #   netns A-i "instance"                    netns A-a "aws" (ip_forward=0)
 #   A-i0 10.0.1.10/24  <== veth ==>  A-a0 10.0.1.1/24 (the VPC router)
 #   default via 10.0.1.1                    lo: 52.216.0.10  S3 us-east-1 (in moto's pl 52.216.0.0/15)
@@ -102,8 +112,8 @@ usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2; exit 2
 
 check_name() {
   [[ "${1:-}" =~ ^[a-z0-9]{1,6}$ ]] || die "NAME must be 1-6 chars of [a-z0-9] (got '${1:-}')"
-  N="$1"; NS_I="$N-i"; NS_A="$N-a"
-  IF_I="$N-i0"; IF_A="$N-a0"; IF_H="$N-h"; IF_M="$N-m"
+  N="$1"; NS_I="$N-i"; NS_A="$N-a"; NS_C="$N-c"
+  IF_I="$N-i0"; IF_A="$N-a0"; IF_H="$N-h"; IF_M="$N-m"; IF_C="$N-c0"; IF_B="$N-b0"
 }
 
 # DIR from the argument, else from the registry link made by `up`.
@@ -157,8 +167,8 @@ kill_pids() {
 preflight() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, port 53/443, mount --bind)"
   local c
-  for c in ip dnsmasq unshare mount curl; do
-    command -v "$c" >/dev/null 2>&1 || die "'$c' not found: run scripts/setup.sh (iproute2, dnsmasq-base, curl)"
+  for c in ip dnsmasq unshare mount curl nft; do
+    command -v "$c" >/dev/null 2>&1 || die "'$c' not found: run scripts/setup.sh (iproute2, dnsmasq-base, curl, nftables)"
   done
   [ -x "$VENV/bin/moto_server" ] || die "$VENV/bin/moto_server not found: run scripts/setup.sh or set VPCE_PROBE_VENV"
   [ -x "$VENV/bin/python" ] || die "$VENV/bin/python not found: run scripts/setup.sh or set VPCE_PROBE_VENV"
@@ -459,7 +469,7 @@ cmd_down() {
   D="${d:-/nonexistent}"
   local pids=() p ns f
   # everything still running inside the two namespaces (moto, dnsmasq, imds, exec'd commands)
-  for ns in "$NS_A" "$NS_I"; do
+  for ns in "$NS_A" "$NS_I" "$NS_C"; do
     if ip netns list | grep -qE "^$ns( |$)"; then
       for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
     fi
@@ -470,7 +480,7 @@ cmd_down() {
   done
   # SIGKILL: nothing in the sim keeps state worth flushing, and moto needs ~0.4-1 s to exit on TERM
   [ ${#pids[@]} -eq 0 ] || SIG=KILL kill_pids $(printf '%s\n' "${pids[@]}" | sort -u)
-  for ns in "$NS_I" "$NS_A"; do
+  for ns in "$NS_C" "$NS_I" "$NS_A"; do
     ip netns del "$ns" 2>/dev/null || true
   done
   ip link del "$IF_H" 2>/dev/null || true
@@ -481,6 +491,7 @@ cmd_down() {
 
 cmd_exec() {
   check_name "${1:-}"; shift
+  local ns="${EXEC_NS:-$NS_I}"
   local d=""
   if [ "${1:-}" != "--" ]; then d="${1:-}"; shift || true; fi
   [ "${1:-}" = "--" ] || usage
@@ -492,7 +503,8 @@ cmd_exec() {
   # passed through unchanged (PATH as the caller had it; sh adds PWD and SHLVL)
   local ipb unb mtb
   ipb="$(command -v ip)"; unb="$(command -v unshare)"; mtb="$(command -v mount)"
-  PATH="$ORIG_PATH" exec "$ipb" netns exec "$NS_I" "$unb" -m /bin/sh -c \
+  ip netns list | grep -qE "^$ns( |$)" || die "no netns $ns (is sim '$N' up, and its container made?)"
+  PATH="$ORIG_PATH" exec "$ipb" netns exec "$ns" "$unb" -m /bin/sh -c \
     "$mtb"' --bind "$0" /etc/resolv.conf && exec "$@"' "$D/resolv.conf" "$@"
 }
 
@@ -556,6 +568,27 @@ cmd_imds() {
   wait_imds
 }
 
+cmd_container() {
+  check_name "${1:-}"
+  [ "$(id -u)" -eq 0 ] || die "must run as root"
+  ip netns list | grep -qE "^$NS_I( |$)" || die "sim '$N' is not up (no netns $NS_I)"
+  ! ip netns list | grep -qE "^$NS_C( |$)" || die "container of sim '$N' already exists ($NS_C)"
+  ip netns add "$NS_C"
+  ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_B" netns "$NS_I"
+  in_i ip addr add 172.17.0.1/16 dev "$IF_B"
+  in_i ip link set "$IF_B" up
+  in_i sysctl -qw net.ipv4.ip_forward=1
+  # Docker's bridge network: the container's traffic leaves with the instance's address
+  printf '%s\n' "table ip vpcsim {" \
+    "  chain post {" "    type nat hook postrouting priority srcnat; policy accept;" \
+    "    ip saddr 172.17.0.0/16 oifname \"$IF_I\" masquerade" "  }" "}" \
+    | in_i nft -f - || die "nft masquerade failed in $NS_I (nf_nat?)"
+  ip netns exec "$NS_C" ip link set lo up
+  ip netns exec "$NS_C" ip addr add 172.17.0.2/16 dev "$IF_C"
+  ip netns exec "$NS_C" ip link set "$IF_C" up
+  ip netns exec "$NS_C" ip route add default via 172.17.0.1 dev "$IF_C"
+}
+
 cmd_status() {
   check_name "${1:-}"
   resolve_dir "${2:-}"
@@ -566,10 +599,12 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   exec) shift; cmd_exec "$@" ;;
+  exec-container) shift; EXEC_NS="${1:-x}-c" cmd_exec "$@" ;;
+  container) shift; cmd_container "$@" ;;
   dns) shift; cmd_dns "$@" ;;
   fault) shift; cmd_fault "$@" ;;
   imds) shift; cmd_imds "$@" ;;
   status) shift; cmd_status "$@" ;;
   -h|--help|help|"") usage ;;
-  *) die "unknown command '$1' (up, exec, dns, fault, imds, down, status)" ;;
+  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, down, status)" ;;
 esac

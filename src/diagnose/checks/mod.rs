@@ -7,6 +7,7 @@ pub mod dns;
 pub mod endpoint_policy;
 pub mod imds;
 pub mod prefix_list;
+pub mod region;
 pub mod route;
 pub mod s3_ops;
 pub mod sinks;
@@ -47,5 +48,6 @@ pub fn region_source_name(s: crate::evidence::RegionSource) -> &'static str {
         R::Env => "the environment",
         R::Profile => "the profile",
         R::Imds => "IMDS",
+        R::None => "nowhere",
     }
 }

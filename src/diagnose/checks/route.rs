@@ -9,8 +9,25 @@ use crate::diagnose::model::{CheckVerdict, Finding, Status};
 use crate::diagnose::path::{self, PathVerdict, Route, RouteDestination, Verdict};
 use crate::evidence::{Evidence, TargetEvidence};
 
-/// Judge one bucket's route.
+/// Judge one bucket's route; traffic that leaves through NAT or an internet gateway because the
+/// requests are for another region than the instance's says so.
 pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
+    let mut judged = judge_route(ev, t, path);
+    let leaves = matches!(
+        path.verdict,
+        Verdict::InternetGateway | Verdict::NatGateway | Verdict::Other
+    );
+    if leaves
+        && judged.verdict.status != Status::Pass
+        && let Some(cause) = super::region::likely_cause(ev, t)
+    {
+        let hint = judged.verdict.hint.take().unwrap_or_default();
+        judged.verdict.hint = Some(format!("{hint}; {cause}"));
+    }
+    judged
+}
+
+fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
     let name = CheckName::Route;
     let rtb = path.route_table_id.clone().unwrap_or_else(|| "?".into());
     let net = ev.network.as_ref();
@@ -60,13 +77,13 @@ pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
         .map(|a| a.address.to_string())
         .unwrap_or_default();
     match path.verdict {
-        Verdict::GatewayEndpoint => match t.other_region(&ev.region) {
+        Verdict::GatewayEndpoint => match t.other_region(ev.vpc_region()) {
             Some(br) => Judged::quiet(CheckVerdict::with(
                 name,
                 Status::Warn,
                 format!(
                     "the bucket is in {br}: a gateway endpoint serves only {} buckets",
-                    ev.region
+                    ev.vpc_region()
                 ),
             )),
             None => Judged::quiet(CheckVerdict::pass(name)),
@@ -120,12 +137,12 @@ pub fn judge(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged {
             if endpoint_on_table {
                 // The endpoint is on the table, but this address is not in its prefix list:
                 // another region's S3 (or a non-S3 address).
-                let why = match t.other_region(&ev.region) {
+                let why = match t.other_region(ev.vpc_region()) {
                     Some(br) => format!(
                         "the bucket is in {br}, and the {r} gateway endpoint serves only {r} S3 addresses",
-                        r = ev.region
+                        r = ev.vpc_region()
                     ),
-                    None => format!("{address} is not in the {} S3 prefix list", ev.region),
+                    None => format!("{address} is not in the {} S3 prefix list", ev.vpc_region()),
                 };
                 return Judged::quiet(CheckVerdict::with(
                     name,

@@ -31,7 +31,7 @@ pub fn judge(
     };
     match &op.outcome {
         OpOutcome::Ok => match t
-            .other_region(&ev.region)
+            .other_region(ev.vpc_region())
             .filter(|_| op.op == S3Op::HeadBucket)
         {
             Some(br) => Judged::quiet(CheckVerdict::with(
@@ -39,7 +39,8 @@ pub fn judge(
                 Status::Warn,
                 format!(
                     "bucket {} is in {br}, not {}: a gateway endpoint only serves buckets in its own region, so this traffic cannot use it",
-                    t.bucket, ev.region
+                    t.bucket,
+                    ev.vpc_region()
                 ),
             )),
             None => Judged::quiet(CheckVerdict::pass(name)),
@@ -125,10 +126,16 @@ fn failed(
                 ("servers", "the probe's resolver"),
             ],
         ),
-        Fault::Unreachable | Fault::Timeout => FindingCode::S3Unreachable.finding(
-            format!("{check} failed: {} ({})", e.code, e.message),
-            &[("advice", &unreachable_advice(&e.code, f, &peer(op)))],
-        ),
+        Fault::Unreachable | Fault::Timeout => {
+            let mut advice = unreachable_advice(&e.code, f, &peer(op));
+            if let Some(cause) = super::region::likely_cause(ev, t) {
+                advice = format!("{advice}; {cause}");
+            }
+            FindingCode::S3Unreachable.finding(
+                format!("{check} failed: {} ({})", e.code, e.message),
+                &[("advice", &advice)],
+            )
+        }
         Fault::Tls => FindingCode::TlsFailure.finding(e.message.clone(), &[]),
         Fault::ServerError => {
             let status = e.http_status.unwrap_or(500).to_string();
@@ -241,14 +248,18 @@ fn denial_hint(ev: &Evidence, t: &TargetEvidence, op: S3Op, cause: Option<&Denia
 /// (or version) this run wrote and could not remove.
 pub fn leftovers(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Some(br) = t.other_region(&ev.region) {
+    if let Some(br) = t.other_region(ev.vpc_region()) {
         out.push(FindingCode::BucketInOtherRegion.finding(
-            format!("bucket {} is in {br}; the probe runs in {}", t.bucket, ev.region),
+            format!(
+                "bucket {} is in {br}; the probe runs in {}",
+                t.bucket,
+                ev.vpc_region()
+            ),
             &[(
                 "advice",
                 &format!(
                     "the S3 gateway endpoint of this VPC only serves {} buckets: traffic to {br} leaves through a NAT/internet gateway; probe with --region {br} or move the bucket",
-                    ev.region
+                    ev.vpc_region()
                 ),
             )],
         ));
