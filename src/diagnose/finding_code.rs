@@ -75,6 +75,7 @@ crate::wire_enum! {
         PermissionsBoundaryDenies => "permissions_boundary_denies",
         KmsDenies => "kms_denies",
         CredentialsExpired => "credentials_expired",
+        ProxyInPath => "proxy_in_path",
     }
 }
 
@@ -247,8 +248,8 @@ impl FindingCode {
             DnsFailure => spec(
                 E,
                 C::Dns,
-                "the S3 endpoint name did not resolve: from the `dns` check, or from a request that failed in phase `dns`",
-                "{name} did not resolve ({why}) with {servers}: check the VPC's DNS (enableDnsSupport, the Route 53 Resolver at the VPC base +2) and /etc/resolv.conf, or AWS_ENDPOINT_URL_S3",
+                "the S3 endpoint name did not resolve: from the `dns` check, or from a request that failed in phase `dns`; the message names the resolver asked and whether it is the VPC's (its CIDR base + 2, or 169.254.169.253) or a custom one (from /etc/resolv.conf or `--dns-server`), and the hint differs",
+                "{name} did not resolve ({why}) with {servers}: {advice}",
             ),
             S3Unreachable => spec(
                 E,
@@ -339,6 +340,12 @@ impl FindingCode {
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
                 "{advice}",
+            ),
+            ProxyInPath => spec(
+                &[Severity::Warning, Severity::Error],
+                C::Proxy,
+                "S3 requests go through the HTTP proxy of `HTTPS_PROXY` (`NO_PROXY` does not exempt the S3 host), so they leave wherever the proxy sends them, not provably through this VPC's gateway endpoint: `error` when the bucket policy requires `aws:SourceVpce`/`aws:SourceVpc` (those requests will be denied), `warning` otherwise",
+                "{why}: add {entry} to NO_PROXY (e.g. NO_PROXY={no_proxy}) so S3 requests connect directly, through the route table and its gateway endpoint",
             ),
             SpoolDropped => spec(
                 W,

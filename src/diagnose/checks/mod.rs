@@ -9,6 +9,7 @@ pub mod imds;
 pub mod prefix_list;
 pub mod route;
 pub mod s3_ops;
+pub mod s3_unsigned;
 pub mod sinks;
 
 use crate::diagnose::model::{CheckVerdict, Finding};
