@@ -232,11 +232,8 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("HTTP {st}"));
             }
             match c.name {
-                CheckName::S3Unsigned => {
-                    if c.status == Status::Pass {
-                        parts
-                            .push("S3 answered an unsigned request: the network path works".into());
-                    }
+                CheckName::S3Unsigned if c.status == Status::Pass => {
+                    parts.push("S3 answered an unsigned request: the network path works".into());
                 }
                 CheckName::S3HeadBucket => {
                     if let Some(r) = s(c, "bucket_region") {
