@@ -11,7 +11,7 @@ use vpce_probe::diagnose::path::Verdict;
 use vpce_probe::diagnose::{CheckName, Component, FindingCode, Severity, Status};
 use vpce_probe::evidence::{
     ContextSource, CredentialProvider, EndpointType, ErrorCode, Phase, PrefixListSource,
-    ProviderOutcome, RecordType, RegionSource, SinkKind,
+    ProviderOutcome, RecordType, RegionSource, S3Op, SinkKind,
 };
 
 fn repo(path: &str) -> PathBuf {
@@ -32,6 +32,7 @@ fn verdicts() -> Vec<String> {
         Verdict::Other,
         Verdict::NoRoute,
         Verdict::Unknown,
+        Verdict::Proxy,
     ];
     for v in all {
         match v {
@@ -41,7 +42,8 @@ fn verdicts() -> Vec<String> {
             | Verdict::NatGateway
             | Verdict::Other
             | Verdict::NoRoute
-            | Verdict::Unknown => {}
+            | Verdict::Unknown
+            | Verdict::Proxy => {}
         }
     }
     all.iter()
@@ -59,9 +61,10 @@ fn verdicts() -> Vec<String> {
 fn schema_enums_match_the_code() {
     let text = std::fs::read_to_string(repo("docs/report.schema.json")).unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
-    let s3_checks: Vec<String> = CheckName::ALL
+    // The checks of the S3 operations (not `s3_unsigned`, which is no operation of the probe).
+    let s3_checks: Vec<String> = S3Op::CHECKED
         .iter()
-        .filter(|c| c.as_str().starts_with("s3_"))
+        .filter_map(|op| CheckName::of_op(*op))
         .map(|c| c.as_str().to_string())
         .collect();
     let table: Vec<(&str, Vec<String>)> = vec![

@@ -252,11 +252,14 @@ async fn no_credentials_anywhere_fails_fast_with_a_hint() {
         assert_eq!(c["detail"]["reason"], "no_credentials", "{name}");
     }
     assert!(finding_codes(&r).contains(&"no_credentials".to_string()));
+    // no signed request: only the one unsigned HEAD of the s3_unsigned check
+    let after = moto.requests();
     assert_eq!(
-        moto.requests().len(),
-        setup,
-        "no S3 request without credentials"
+        after[setup..],
+        ["HEAD /some-bucket".to_string()],
+        "only the unsigned HEAD without credentials"
     );
+    assert_eq!(check(&r, 0, "s3_unsigned")["status"], "pass");
 }
 
 #[tokio::test]

@@ -349,3 +349,262 @@ async fn ec2_api_unreachable_falls_back_to_the_cached_prefix_list() {
     assert_eq!(r["targets"][0]["path"]["verdict"], "unknown");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(r)))
+}
+
+/// The proxy URL with credentials that must never appear in any output.
+fn proxy_with_password(sim: &SimVpc) -> String {
+    sim.proxy_url()
+        .replace("http://", "http://probe-user:s3cr3t-pw@")
+}
+
+#[tokio::test]
+async fn https_proxy_without_no_proxy_is_the_path() {
+    let sim = SimVpc::up();
+    sim.network(None, false).await;
+    bucket(&sim, "sim-proxy").await;
+    sim.proxy();
+    let url = proxy_with_password(&sim);
+    let run = sim.probe_env(
+        &["check", "--bucket", "sim-proxy", "--output", "json"],
+        &[
+            ("HTTPS_PROXY", &url),
+            ("NO_PROXY", "localhost,169.254.169.254"),
+        ],
+    );
+    // a warning: the probe worked, through the proxy
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
+    let r = run.json();
+    let path = &r["targets"][0]["path"];
+    assert_eq!(path["verdict"], "proxy", "{path}");
+    assert_eq!(path["proxy"], "http://10.0.3.128:3128 (HTTPS_PROXY)");
+    // the peer of the S3 requests is the proxy
+    assert_eq!(check(&r, 0, "s3_put")["detail"]["peer"], "10.0.3.128:3128");
+    assert_eq!(r["proxy"]["https"]["url"], "http://10.0.3.128:3128");
+    assert_eq!(r["proxy"]["https"]["credentials"], true);
+    let f = finding(&r, "proxy_in_path");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["component"], "proxy");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("s3.us-east-1.amazonaws.com,.s3.us-east-1.amazonaws.com")
+            && hint.contains("NO_PROXY=localhost,169.254.169.254,s3.us-east-1"),
+        "{hint}"
+    );
+    assert_eq!(check(&r, 0, "route")["status"], "warn");
+    assert_eq!(check(&r, 0, "s3_unsigned")["status"], "skip");
+    let log = sim.proxy_log();
+    assert!(
+        log.iter()
+            .any(|l| l
+                .starts_with("CONNECT sim-proxy.s3.us-east-1.amazonaws.com:443 from 10.0.1.10")),
+        "{log:?}"
+    );
+
+    let human = sim.probe_env(
+        &["check", "--bucket", "sim-proxy"],
+        &[("HTTPS_PROXY", &url)],
+    );
+    assert!(!human.stdout.contains("s3cr3t") && !human.stderr.contains("s3cr3t"));
+    assert!(
+        human
+            .stdout
+            .contains("path: S3 requests → HTTP proxy http://10.0.3.128:3128 (HTTPS_PROXY)"),
+        "{}",
+        human.stdout
+    );
+    println!("{}", human.stdout);
+}
+
+#[tokio::test]
+async fn proxy_with_a_source_vpce_bucket_policy_is_an_error() {
+    let sim = SimVpc::up();
+    let net = sim.network(None, false).await;
+    bucket(&sim, "sim-proxy-bp").await;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyThroughTheEndpoint", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::sim-proxy-bp", "arn:aws:s3:::sim-proxy-bp/*"],
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": net.endpoint_id}}
+        }]
+    });
+    sim.s3("us-east-1")
+        .put_bucket_policy()
+        .bucket("sim-proxy-bp")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    sim.proxy();
+    let run = sim.probe_env(
+        &["check", "--bucket", "sim-proxy-bp", "--output", "json"],
+        &[("https_proxy", &sim.proxy_url())],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let r = run.json();
+    assert_eq!(r["targets"][0]["path"]["verdict"], "proxy");
+    let f = finding(&r, "proxy_in_path");
+    assert_eq!(f["severity"], "error");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains(&net.endpoint_id) && hint.contains("denied"),
+        "{hint}"
+    );
+    assert_eq!(check(&r, 0, "route")["status"], "fail");
+    assert!(!sim.proxy_log().is_empty());
+}
+
+#[tokio::test]
+async fn no_proxy_exempting_s3_keeps_the_gateway_path() {
+    let sim = SimVpc::up();
+    let net = sim.network(None, false).await;
+    bucket(&sim, "sim-noproxy").await;
+    sim.proxy();
+    let run = sim.probe_env(
+        &["check", "--bucket", "sim-noproxy", "--output", "json"],
+        &[
+            ("HTTPS_PROXY", &sim.proxy_url()),
+            ("NO_PROXY", ".amazonaws.com"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    let path = &r["targets"][0]["path"];
+    assert_eq!(path["verdict"], "gateway_endpoint", "{path}");
+    assert_eq!(path["vpc_endpoint_id"], net.endpoint_id);
+    assert_eq!(check(&r, 0, "s3_put")["detail"]["peer"], "52.216.0.10:443");
+    assert_eq!(r["proxy"]["no_proxy"][0], ".amazonaws.com");
+    assert!(codes(&r).is_empty(), "{:?}", codes(&r));
+    assert!(sim.proxy_log().is_empty(), "{:?}", sim.proxy_log());
+}
+
+#[tokio::test]
+async fn silent_vpc_resolver_is_named_within_the_deadline() {
+    let sim = SimVpc::up();
+    sim.network(None, false).await;
+    // the VPC resolver never answers (enableDnsSupport off, or a firewall): every query vanishes
+    sim.fault("drop", "10.0.0.2/32");
+    let run = sim.probe(&[
+        "check",
+        "--bucket",
+        "sim-silent",
+        "--timeout",
+        "6",
+        "--connect-timeout",
+        "2",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.elapsed < Duration::from_secs(8),
+        "bounded by --timeout 6: {:?}",
+        run.elapsed
+    );
+    println!("silent VPC resolver: {:?} (--timeout 6)", run.elapsed);
+    let r = run.json();
+    assert_eq!(r["resolver"]["servers"][0], "10.0.0.2:53");
+    assert_eq!(r["resolver"]["source"], "resolv_conf");
+    let dns = check(&r, 0, "dns");
+    assert_eq!(dns["status"], "fail", "{dns}");
+    let f = finding(&r, "dns_failure");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("10.0.0.2:53 (the VPC's resolver: VPC CIDR 10.0.0.0/16 base + 2"),
+        "{msg}"
+    );
+    let hint = f["hint"].as_str().unwrap();
+    assert!(hint.contains("enableDnsSupport"), "{hint}");
+}
+
+#[tokio::test]
+async fn silent_custom_resolver_is_called_custom() {
+    let sim = SimVpc::up();
+    sim.network(None, false).await;
+    sim.resolv("10.0.5.53");
+    sim.fault("drop", "10.0.5.53/32");
+    let run = sim.probe(&[
+        "check",
+        "--bucket",
+        "sim-custom",
+        "--timeout",
+        "6",
+        "--connect-timeout",
+        "2",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    println!("silent custom resolver: {:?} (--timeout 6)", run.elapsed);
+    let r = run.json();
+    let f = finding(&r, "dns_failure");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "10.0.5.53:53 (a custom resolver, not the VPC's (10.0.0.2), from /etc/resolv.conf)"
+        ),
+        "{msg}"
+    );
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("custom resolver 10.0.5.53:53") && hint.contains("10.0.0.2"),
+        "{hint}"
+    );
+    assert!(!hint.contains("enableDnsSupport"), "{hint}");
+}
+
+#[tokio::test]
+async fn no_credentials_still_proves_the_network_path() {
+    let sim = SimVpc::up();
+    let net = sim.network(None, false).await;
+    bucket(&sim, "sim-nocreds").await;
+    // the same instance, without a role
+    sim.imds(serde_json::json!({
+        "vpc_id": net.vpc_id,
+        "subnet_id": net.subnet_id,
+        "vpc_cidrs": ["10.0.0.0/16"],
+        "local_ipv4": "10.0.1.10",
+    }));
+    let run = sim.probe(&["check", "--bucket", "sim-nocreds", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let r = run.json();
+    assert!(
+        codes(&r).contains(&"no_credentials".into()),
+        "{:?}",
+        codes(&r)
+    );
+    let u = check(&r, 0, "s3_unsigned");
+    assert_eq!(u["status"], "pass", "{u}");
+    assert_eq!(u["detail"]["peer"], "52.216.0.10:443");
+    assert_eq!(
+        u["detail"]["url"],
+        "https://sim-nocreds.s3.us-east-1.amazonaws.com/"
+    );
+    assert!(u["detail"]["http_status"].as_u64().is_some(), "{u}");
+    // the peer feeds the path: without credentials the route table cannot be read
+    let path = &r["targets"][0]["path"];
+    assert_eq!(path["addresses"][0]["address"], "52.216.0.10", "{path}");
+    assert_eq!(path["verdict"], "unknown", "{path}");
+    assert_eq!(check(&r, 0, "dns")["status"], "pass");
+
+    let human = sim.probe(&["check", "--bucket", "sim-nocreds"]);
+    assert!(
+        human
+            .stdout
+            .contains("S3 answered an unsigned request: the network path works"),
+        "{}",
+        human.stdout
+    );
+    println!("{}", human.stdout);
+}

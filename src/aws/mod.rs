@@ -255,26 +255,7 @@ where
             };
             ErrorInfo::new(phase, ErrorCode::Timeout, message)
         }
-        SdkError::DispatchFailure(d) => {
-            if let Some(dns) = find_in_chain::<DnsLookupError>(as_dyn) {
-                return ErrorInfo::new(Phase::Dns, ErrorCode::DnsError, dns.to_string());
-            }
-            if d.is_timeout() {
-                return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
-            }
-            let lower = message.to_ascii_lowercase();
-            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-            {
-                return ErrorInfo::new(Phase::Tls, ErrorCode::TlsError, message);
-            }
-            if let Some(io) = find_in_chain::<std::io::Error>(as_dyn) {
-                return ErrorInfo::new(Phase::Connect, classify_io(io), message);
-            }
-            if d.is_io() {
-                return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectError, message);
-            }
-            ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
-        }
+        SdkError::DispatchFailure(d) => classify_dispatch(as_dyn, d.is_timeout(), d.is_io()),
         SdkError::ResponseError(_) => ErrorInfo {
             phase: Phase::Response,
             code: ErrorCode::ResponseError,
@@ -292,6 +273,35 @@ where
         }
         _ => ErrorInfo::new(Phase::Request, ErrorCode::SdkError, message),
     }
+}
+
+/// Classify a failure to send a request (no answer): DNS, connect, TLS, or the request.
+fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) -> ErrorInfo {
+    let message = chain_message(err);
+    if let Some(dns) = find_in_chain::<DnsLookupError>(err) {
+        return ErrorInfo::new(Phase::Dns, ErrorCode::DnsError, dns.to_string());
+    }
+    if timeout {
+        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
+    }
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        return ErrorInfo::new(Phase::Tls, ErrorCode::TlsError, message);
+    }
+    if let Some(e) = find_in_chain::<std::io::Error>(err) {
+        return ErrorInfo::new(Phase::Connect, classify_io(e), message);
+    }
+    if io {
+        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectError, message);
+    }
+    ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
+}
+
+/// Classify the error of a raw request sent on a connector (no SDK operation around it).
+pub fn classify_connector_error(
+    err: &aws_smithy_runtime_api::client::result::ConnectorError,
+) -> ErrorInfo {
+    classify_dispatch(err, err.is_timeout(), err.is_io())
 }
 
 /// A code for bodiless error answers (HEAD requests, moto's bare 403s).

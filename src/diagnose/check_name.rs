@@ -18,6 +18,7 @@ crate::wire_enum! {
         Route => "route",
         EndpointPolicy => "endpoint_policy",
         BucketPolicy => "bucket_policy",
+        S3Unsigned => "s3_unsigned",
     }
 }
 
@@ -101,6 +102,10 @@ impl CheckName {
             CheckName::BucketPolicy => (
                 "the bucket policy (`s3:GetBucketPolicy`), evaluated the same way",
                 "it explicitly denies a request, or requires an endpoint/VPC the path does not provide (skipped when it cannot be read, unless S3's denial lets the cause be inferred)",
+            ),
+            CheckName::S3Unsigned => (
+                "one unsigned `HEAD` of the bucket's regional endpoint, sent when there are no credentials or S3 refused them: any answer from S3 (403, 400, 301, 200) proves the network path",
+                "S3 did not answer it (DNS, connect, TLS, timeout); skipped when signed requests reached S3",
             ),
         }
     }

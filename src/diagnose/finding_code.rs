@@ -79,6 +79,7 @@ crate::wire_enum! {
         CredentialsExpired => "credentials_expired",
         ImdsHopLimit => "imds_hop_limit",
         RegionMismatch => "region_mismatch",
+        ProxyInPath => "proxy_in_path",
     }
 }
 
@@ -251,8 +252,8 @@ impl FindingCode {
             DnsFailure => spec(
                 E,
                 C::Dns,
-                "the S3 endpoint name did not resolve: from the `dns` check, or from a request that failed in phase `dns`",
-                "{name} did not resolve ({why}) with {servers}: check the VPC's DNS (enableDnsSupport, the Route 53 Resolver at the VPC base +2) and /etc/resolv.conf, or AWS_ENDPOINT_URL_S3",
+                "the S3 endpoint name did not resolve: from the `dns` check, or from a request that failed in phase `dns`; the message names the resolver asked and whether it is the VPC's (its CIDR base + 2, or 169.254.169.253) or a custom one (from /etc/resolv.conf or `--dns-server`), and the hint differs",
+                "{name} did not resolve ({why}) with {servers}: {advice}",
             ),
             S3Unreachable => spec(
                 E,
@@ -355,6 +356,12 @@ impl FindingCode {
                 C::Config,
                 "run-wide: the region the requests are for (from `--region`, the config file, `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile) is not the instance's region (IMDS): S3 requests for another region never use this VPC's gateway endpoint. The S3 and route checks name it as the likely cause when the requests then hang or leave through NAT or an internet gateway",
                 "S3 requests for {configured} never use this VPC's gateway endpoint (it serves {instance} only): in a private subnet they hang, elsewhere they leave through NAT or the internet. If the buckets are in {instance}, {fix}",
+            ),
+            ProxyInPath => spec(
+                &[Severity::Warning, Severity::Error],
+                C::Proxy,
+                "S3 requests go through the HTTP proxy of `HTTPS_PROXY` (`NO_PROXY` does not exempt the S3 host), so they leave wherever the proxy sends them, not provably through this VPC's gateway endpoint: `error` when the bucket policy requires `aws:SourceVpce`/`aws:SourceVpc` (those requests will be denied), `warning` otherwise",
+                "{why}: add {entry} to NO_PROXY (e.g. NO_PROXY={no_proxy}) so S3 requests connect directly, through the route table and its gateway endpoint",
             ),
             SpoolDropped => spec(
                 W,

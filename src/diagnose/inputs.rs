@@ -65,7 +65,10 @@ pub fn vpc_cidrs(ev: &Evidence) -> Vec<Cidr> {
 /// went to the bucket's own region when the probe followed it), then what DNS answered.
 pub fn addresses(t: &TargetEvidence) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
-    if let Some(p) = t.ops.iter().rev().find_map(|o| o.meta.peer) {
+    // Through a proxy the peer is the proxy, not S3.
+    if t.via_proxy.is_none()
+        && let Some(p) = peer(t)
+    {
         out.push(p.ip());
     }
     for l in t.dns.iter().flat_map(|d| d.lookups.iter()) {
@@ -76,6 +79,27 @@ pub fn addresses(t: &TargetEvidence) -> Vec<IpAddr> {
         }
     }
     out
+}
+
+/// The peer of the bucket's S3 requests: that of the last signed request that connected, else
+/// that of the unsigned request (`s3_unsigned`).
+pub fn peer(t: &TargetEvidence) -> Option<std::net::SocketAddr> {
+    t.ops
+        .iter()
+        .rev()
+        .find_map(|o| o.meta.peer)
+        .or_else(|| t.unsigned.as_ref().and_then(|u| u.meta.peer))
+}
+
+/// The proxy fields of the path input.
+fn proxy_of(t: &TargetEvidence) -> (Option<String>, Option<String>) {
+    (
+        t.via_proxy.clone(),
+        t.via_proxy
+            .as_ref()
+            .and_then(|_| peer(t))
+            .map(|p| p.to_string()),
+    )
 }
 
 /// Why there is no network evidence.
@@ -93,10 +117,13 @@ pub fn no_network_reason(ev: &Evidence) -> String {
 pub fn path_of(ev: &Evidence, t: &TargetEvidence) -> PathVerdict {
     let vpc_cidrs = vpc_cidrs(ev);
     let Some(net) = &ev.network else {
+        let (proxy, proxy_peer) = proxy_of(t);
         return path::path_verdict(&PathInput {
             addresses: addresses(t),
             vpc_cidrs,
             route_table_error: Some(no_network_reason(ev)),
+            proxy,
+            proxy_peer,
             ..Default::default()
         });
     };
@@ -114,7 +141,10 @@ pub fn path_of(ev: &Evidence, t: &TargetEvidence) -> PathVerdict {
     if let Some((id, c)) = &s3_pl {
         prefix_lists.insert(id.clone(), c.clone());
     }
+    let (proxy, proxy_peer) = proxy_of(t);
     let mut v = path::path_verdict(&PathInput {
+        proxy,
+        proxy_peer,
         addresses: addresses(t),
         vpc_cidrs,
         s3_prefix_list: s3_pl,

@@ -3,7 +3,9 @@
 
 use crate::diagnose::attribution;
 use crate::diagnose::check_name::CheckName;
-use crate::diagnose::checks::{Judged, bucket_policy, dns, endpoint_policy, route, s3_ops};
+use crate::diagnose::checks::{
+    Judged, bucket_policy, dns, endpoint_policy, route, s3_ops, s3_unsigned,
+};
 use crate::diagnose::expectations::{self, Access, Expectations};
 use crate::diagnose::inputs;
 use crate::diagnose::model::{Finding, Severity, Status, TargetDiagnosis};
@@ -28,6 +30,7 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         .filter(|o| CheckName::of_op(o.op).is_some())
         .map(|o| s3_ops::judge(ev, t, o, denials.causes.get(&o.op)))
         .collect();
+    let unsigned = s3_unsigned::judge(ev, t);
 
     // Causes (the path analysis, the attribution) before symptoms (the failed requests).
     let mut findings: Vec<Finding> = Vec::new();
@@ -39,6 +42,7 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         .cloned();
     let symptoms = ops
         .iter()
+        .chain([&unsigned])
         .flat_map(|j| j.findings.iter())
         .cloned()
         .chain(s3_ops::leftovers(ev, t));
@@ -52,6 +56,8 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         route.verdict.clone(),
         endpoint.judged.verdict.clone(),
         bucket.judged.verdict.clone(),
+        // added to the report after the others (the report's check order only grows)
+        unsigned.verdict.clone(),
     ]);
 
     let attempted = t.ops.iter().filter(|o| o.attempted()).count();

@@ -7,6 +7,7 @@ pub mod dns;
 pub mod error;
 pub mod names;
 pub mod network;
+pub mod proxy;
 pub mod runtime;
 pub mod s3;
 pub mod sink;
@@ -21,6 +22,7 @@ pub use network::{
     EndpointEvidence, EndpointType, NetworkEvidence, PrefixListEvidence, PrefixListSource,
     RouteEvidence, RouteTableEvidence,
 };
+pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
     BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason,
@@ -177,6 +179,12 @@ pub struct Evidence {
     /// Every DNS answer the probe's resolver gave during the run.
     #[serde(default)]
     pub dns: Vec<DnsAnswer>,
+    /// The HTTP proxy the environment configures; `None` when no proxy variable is set.
+    #[serde(default)]
+    pub proxy: Option<ProxyEvidence>,
+    /// The DNS servers the resolver asks, and where they came from.
+    #[serde(default)]
+    pub resolver: Option<ResolverEvidence>,
 }
 
 impl Evidence {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DnsEvidence, ErrorInfo};
+use super::{DnsEvidence, ErrorInfo, UnsignedEvidence};
 
 /// What the transport saw of one SDK operation (filled by the collectors' response recorder).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +240,13 @@ pub struct TargetEvidence {
     pub dns: Option<DnsEvidence>,
     #[serde(default)]
     pub bucket_policy: Option<BucketPolicyEvidence>,
+    /// The proxy this bucket's S3 requests go through (its URL without credentials, and the
+    /// variable): `None` when they connect directly (no proxy, or `NO_PROXY` exempts the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_proxy: Option<String>,
+    /// The `s3_unsigned` request, when one was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsigned: Option<UnsignedEvidence>,
 }
 
 impl TargetEvidence {

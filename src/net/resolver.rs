@@ -134,6 +134,14 @@ impl ProbeResolver {
         self.servers.as_ref().clone()
     }
 
+    /// Why the configuration could not be used (every lookup then fails with it).
+    pub fn config_error(&self) -> Option<String> {
+        match &*self.backend {
+            Backend::Broken(m) => Some(m.clone()),
+            Backend::Hickory(_) => None,
+        }
+    }
+
     /// Resolve `name` to its addresses (A and AAAA), recording the answer.
     pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, DnsLookupError> {
         let started = Instant::now();

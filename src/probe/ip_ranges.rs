@@ -6,8 +6,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use aws_smithy_http_client::Connector;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -17,7 +15,7 @@ use serde::Deserialize;
 use crate::aws::ec2::EC2_CALL_CAP;
 use crate::deadline::Deadline;
 use crate::evidence::{ErrorCode, ErrorInfo, Phase};
-use crate::net::ProbeResolver;
+use crate::net::{ProbeResolver, ProxyEnv};
 
 /// AWS's published address ranges.
 pub const DEFAULT_URL: &str = "https://ip-ranges.amazonaws.com/ip-ranges.json";
@@ -79,21 +77,13 @@ pub fn s3_ranges(json: &[u8], region: &str) -> Result<Vec<String>, String> {
 pub async fn fetch(
     resolver: &ProbeResolver,
     ca_bundle: Option<&[u8]>,
+    proxy: &ProxyEnv,
     url: &str,
     region: &str,
     budget: Duration,
 ) -> Result<Vec<String>, ErrorInfo> {
-    let mut builder = Connector::builder().tls_provider(tls::Provider::Rustls(
-        tls::rustls_provider::CryptoMode::Ring,
-    ));
-    if let Some(pem) = ca_bundle {
-        let ctx = TlsContext::builder()
-            .with_trust_store(TrustStore::default().with_pem_certificate(pem.to_vec()))
-            .build()
-            .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::TlsConfig, e.to_string()))?;
-        builder = builder.tls_context(ctx);
-    }
-    let connector = builder.build_with_resolver(resolver.clone());
+    let connector = crate::net::connector(resolver, ca_bundle, proxy)
+        .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::TlsConfig, e))?;
     let mut req = HttpRequest::new(SdkBody::empty());
     req.set_uri(url)
         .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::BadUrl, format!("{url}: {e}")))?;
@@ -160,6 +150,7 @@ pub trait IpRangesSource: Send + Sync {
 pub struct IpRangesFetcher<'a> {
     pub resolver: &'a ProbeResolver,
     pub ca_bundle: Option<&'a [u8]>,
+    pub proxy: &'a ProxyEnv,
     pub url: &'a str,
     pub deadline: Deadline,
 }
@@ -167,7 +158,17 @@ pub struct IpRangesFetcher<'a> {
 impl IpRangesSource for IpRangesFetcher<'_> {
     async fn s3_ranges(&self, region: &str) -> Result<Vec<String>, ErrorInfo> {
         match self.deadline.cap(EC2_CALL_CAP) {
-            Some(budget) => fetch(self.resolver, self.ca_bundle, self.url, region, budget).await,
+            Some(budget) => {
+                fetch(
+                    self.resolver,
+                    self.ca_bundle,
+                    self.proxy,
+                    self.url,
+                    region,
+                    budget,
+                )
+                .await
+            }
             None => Err(ErrorInfo::new(
                 Phase::Request,
                 ErrorCode::Deadline,

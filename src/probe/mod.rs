@@ -8,6 +8,7 @@ pub mod prefix_list;
 pub mod runtime;
 pub mod s3;
 pub mod s3_plan;
+pub mod unsigned;
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,7 +22,7 @@ use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
     ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase, RegionSource,
-    SkipReason, TargetEvidence,
+    ResolverEvidence, ResolverSource, SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
 
@@ -138,8 +139,13 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
     let resolver = ProbeResolver::new(cfg.dns_server, cfg.connect_timeout);
-    let http = net::http_client(resolver.clone(), cfg.ca_bundle.as_deref())
-        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE: {e}")))?;
+    let proxy = net::ProxyEnv::from_env();
+    let http = net::http_client(resolver.clone(), cfg.ca_bundle.as_deref(), &proxy)
+        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?;
+    let raw = std::sync::Arc::new(
+        net::connector(&resolver, cfg.ca_bundle.as_deref(), &proxy)
+            .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?,
+    );
 
     // 1. Who am I?
     let imds_disabled = aws::imds_disabled();
@@ -230,6 +236,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
                 ca_bundle: cfg.ca_bundle.clone(),
+                proxy: proxy.clone(),
                 ip_ranges_url: ip_ranges::url(),
             };
             Some(tokio::spawn(async move {
@@ -256,16 +263,31 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         let path_style = cfg.path_style;
         let resolver = resolver.clone();
         let slots = slots.clone();
+        let url = s3_plan::unsigned_url(
+            &spec.bucket,
+            &spec.region,
+            path_style,
+            dns::s3_endpoint_override().as_deref(),
+        );
+        let via_proxy = proxy.proxy_for(&url);
+        let raw = raw.clone();
         tasks.spawn(async move {
             // bounded concurrency; the deadline still bounds the wait
             let _slot = slots.acquire_owned().await;
-            let ev = if no_region {
+            let mut ev = if no_region {
                 s3::skipped_target(spec, SkipReason::NoRegion)
             } else if have_creds {
                 s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
             } else {
-                s3::skipped_target(spec, SkipReason::NoCredentials)
+                let dns = s3::dns_evidence(&spec, path_style, &deadline, &resolver).await;
+                let mut ev = s3::skipped_target(spec, SkipReason::NoCredentials);
+                ev.dns = Some(dns);
+                ev
             };
+            if !no_region && s3_plan::wants_unsigned(have_creds, &ev.ops) {
+                ev.unsigned = Some(unsigned::head(&raw, &url, deadline.remaining()).await);
+            }
+            ev.via_proxy = via_proxy;
             (i, ev)
         });
     }
@@ -293,6 +315,16 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         credentials,
         targets: targets.into_iter().flatten().collect(),
         dns: resolver.answers(),
+        proxy: proxy.evidence(),
+        resolver: Some(ResolverEvidence {
+            servers: resolver.servers(),
+            source: if cfg.dns_server.is_some() {
+                ResolverSource::Flag
+            } else {
+                ResolverSource::ResolvConf
+            },
+            error: resolver.config_error(),
+        }),
     };
     Ok(RunOutput {
         evidence,

@@ -63,6 +63,7 @@ pub struct Fallbacks {
     pub cache: Cache,
     pub resolver: crate::net::ProbeResolver,
     pub ca_bundle: Option<Vec<u8>>,
+    pub proxy: crate::net::ProxyEnv,
     /// The ip-ranges document's URL.
     pub ip_ranges_url: String,
 }
@@ -80,6 +81,7 @@ pub async fn collect(
     let ip_ranges = IpRangesFetcher {
         resolver: &fallbacks.resolver,
         ca_bundle: fallbacks.ca_bundle.as_deref(),
+        proxy: &fallbacks.proxy,
         url: &fallbacks.ip_ranges_url,
         deadline,
     };

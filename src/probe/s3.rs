@@ -45,7 +45,7 @@ fn sha256_b64(bytes: &[u8]) -> String {
 }
 
 /// The names this client will connect to, A and AAAA, looked up before any request.
-async fn dns_evidence(
+pub async fn dns_evidence(
     spec: &TargetSpec,
     path_style: bool,
     deadline: &Deadline,
@@ -191,6 +191,8 @@ pub async fn probe_with<C: S3Calls>(
         ops,
         dns,
         bucket_policy,
+        via_proxy: None,
+        unsigned: None,
     }
 }
 
@@ -334,6 +336,8 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         ops,
         dns: None,
         bucket_policy: None,
+        via_proxy: None,
+        unsigned: None,
     }
 }
 

@@ -189,3 +189,46 @@ pub fn read_policy(head: &OpEvidence) -> bool {
 #[cfg(test)]
 #[path = "s3_plan_tests.rs"]
 mod tests;
+
+/// S3's codes for signed requests whose credentials it refused (or that expired).
+const CREDENTIAL_CODES: [&str; 6] = [
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "InvalidSecurity",
+];
+
+/// Should the `s3_unsigned` request be sent? Yes when there are no credentials, or when every
+/// signed request failed and S3 refused the credentials of at least one: then only an
+/// unsigned request can tell whether the network path works.
+pub fn wants_unsigned(have_credentials: bool, ops: &[OpEvidence]) -> bool {
+    if !have_credentials {
+        return true;
+    }
+    let attempted: Vec<&OpEvidence> = ops.iter().filter(|o| o.attempted()).collect();
+    !attempted.is_empty()
+        && attempted.iter().all(|o| o.error().is_some())
+        && attempted.iter().any(|o| {
+            o.error()
+                .is_some_and(|e| CREDENTIAL_CODES.contains(&e.code.as_str()))
+        })
+}
+
+/// The URL of the unsigned `HEAD`: the bucket's regional endpoint, virtual-hosted unless the
+/// bucket name has dots, `--path-style` is set or the endpoint is overridden (then path-style).
+pub fn unsigned_url(
+    bucket: &str,
+    region: &str,
+    path_style: bool,
+    endpoint: Option<&str>,
+) -> String {
+    match endpoint {
+        Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        None if path_style || bucket.contains('.') => {
+            format!("https://s3.{region}.amazonaws.com/{bucket}")
+        }
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
+    }
+}

@@ -308,3 +308,51 @@ fn budgets_come_from_the_one_deadline() {
     assert_eq!(Budget::ReservingCleanup.of(&short), None);
     assert!(Budget::Remaining.of(&short).is_some());
 }
+
+#[test]
+fn unsigned_only_without_credentials_or_when_s3_refused_them() {
+    assert!(wants_unsigned(false, &[]));
+    let rejected = |op| service(op, "InvalidAccessKeyId", 403);
+    let expired = |op| service(op, "ExpiredToken", 400);
+    assert!(wants_unsigned(
+        true,
+        &[rejected(S3Op::HeadBucket), rejected(S3Op::List)]
+    ));
+    assert!(wants_unsigned(true, &[expired(S3Op::HeadBucket)]));
+    // a signed request worked: no need
+    assert!(!wants_unsigned(
+        true,
+        &[rejected(S3Op::HeadBucket), ok(S3Op::List)]
+    ));
+    // no credential refusal: a denial or the network says enough
+    assert!(!wants_unsigned(
+        true,
+        &[service(S3Op::HeadBucket, "AccessDenied", 403)]
+    ));
+    assert!(!wants_unsigned(true, &[refused(S3Op::HeadBucket)]));
+    // nothing attempted
+    assert!(!wants_unsigned(
+        true,
+        &[OpEvidence::skipped(S3Op::HeadBucket, SkipReason::ReadOnly)]
+    ));
+}
+
+#[test]
+fn unsigned_url_style() {
+    assert_eq!(
+        unsigned_url("b", "us-east-1", false, None),
+        "https://b.s3.us-east-1.amazonaws.com/"
+    );
+    assert_eq!(
+        unsigned_url("a.b", "eu-west-1", false, None),
+        "https://s3.eu-west-1.amazonaws.com/a.b"
+    );
+    assert_eq!(
+        unsigned_url("b", "us-east-1", true, None),
+        "https://s3.us-east-1.amazonaws.com/b"
+    );
+    assert_eq!(
+        unsigned_url("b", "us-east-1", false, Some("https://s3.example:9000/")),
+        "https://s3.example:9000/b"
+    );
+}

@@ -68,11 +68,18 @@ fn verdict_label(v: Verdict) -> &'static str {
         Verdict::Other => "other target",
         Verdict::NoRoute => "no route",
         Verdict::Unknown => "unknown",
+        Verdict::Proxy => "HTTP proxy",
     }
 }
 
 /// The path as one line: `path: 52.216.0.10 → rtb-… → pl-… (com.amazonaws.…) → vpce-… (gateway) ✓`.
 fn path_line(p: &PathVerdict, net: Option<&NetworkReport>, st: Style) -> String {
+    if let Some(proxy) = &p.proxy {
+        return format!(
+            "path: S3 requests → HTTP proxy {proxy} → ? (where the proxy sends them is not visible) {}",
+            st.paint("31;1", "✗")
+        );
+    }
     let Some(first) = p.addresses.first() else {
         return format!(
             "path: {} ?",
@@ -168,6 +175,9 @@ fn summary(c: &Check) -> String {
             if let Some(v) = s(c, "verdict") {
                 parts.push(v.replace('_', " "));
             }
+            if let Some(p) = s(c, "proxy") {
+                parts.push(format!("via {p}"));
+            }
             if let (Some(m), Some(t)) = (s(c, "matched"), s(c, "target")) {
                 parts.push(format!("{m} → {t}"));
             }
@@ -222,6 +232,9 @@ fn summary(c: &Check) -> String {
                 parts.push(format!("HTTP {st}"));
             }
             match c.name {
+                CheckName::S3Unsigned if c.status == Status::Pass => {
+                    parts.push("S3 answered an unsigned request: the network path works".into());
+                }
                 CheckName::S3HeadBucket => {
                     if let Some(r) = s(c, "bucket_region") {
                         parts.push(format!("bucket in {r}"));
@@ -448,7 +461,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.ends_with("result: OK — 12 checks: 12 pass, 0 warn, 0 fail, 0 skip\n"),
+            out.ends_with("result: OK — 13 checks: 12 pass, 0 warn, 0 fail, 1 skip\n"),
             "{out}"
         );
         assert!(!out.contains("findings"), "{out}");

@@ -11,8 +11,8 @@ use crate::diagnose::{
 use crate::evidence::{
     ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
     EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext, OpEvidence,
-    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, RegionSource, RouteTableEvidence,
-    RuntimeEvidence, SinkOutcome, TargetEvidence,
+    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, ProxyEvidence, RegionSource,
+    ResolverEvidence, RouteTableEvidence, RuntimeEvidence, SinkOutcome, TargetEvidence,
 };
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
@@ -113,6 +113,12 @@ pub struct Report {
     /// What happened to each `--sink` (absent without sinks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sinks: Vec<SinkOutcome>,
+    /// The HTTP proxy of the environment (absent when none is set; never its credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyEvidence>,
+    /// The DNS servers the resolver asks, and where they came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<ResolverEvidence>,
 }
 
 fn ms(d: std::time::Duration) -> u64 {
@@ -227,6 +233,9 @@ fn route_detail(p: &PathVerdict) -> Map<String, Value> {
     d.insert("route_table_id".into(), json!(p.route_table_id));
     d.insert("vpc_endpoint_id".into(), json!(p.vpc_endpoint_id));
     d.insert("prefix_list_id".into(), json!(p.prefix_list_id));
+    if let Some(proxy) = &p.proxy {
+        d.insert("proxy".into(), json!(proxy));
+    }
     if let Some(r) = p.addresses.first().and_then(|a| a.route.as_ref()) {
         d.insert("matched".into(), json!(r.matched.to_string()));
         d.insert("target".into(), json!(r.route.target));
@@ -298,6 +307,31 @@ fn op_check(op: &OpEvidence, v: &CheckVerdict) -> Check {
     }
 }
 
+/// The `s3_unsigned` check: the URL, what the transport saw, and the proxy it went through.
+fn unsigned_check(t: &TargetEvidence, v: &CheckVerdict) -> Check {
+    let mut detail = Map::new();
+    let (mut duration, mut error) = (0, None);
+    if let Some(u) = &t.unsigned {
+        duration = ms(u.duration);
+        error = u.error.clone();
+        detail.insert("url".into(), json!(u.url));
+        if let Ok(Value::Object(meta)) = serde_json::to_value(&u.meta) {
+            detail.extend(meta);
+        }
+        if let Some(p) = &t.via_proxy {
+            detail.insert("proxy".into(), json!(p));
+        }
+    }
+    Check {
+        name: v.name,
+        status: v.status,
+        duration_ms: duration,
+        error,
+        hint: v.hint.clone(),
+        detail,
+    }
+}
+
 /// One check of a bucket, with the evidence behind it.
 fn target_check(
     t: &TargetEvidence,
@@ -306,6 +340,7 @@ fn target_check(
 ) -> Check {
     match v.name {
         CheckName::Dns => dns_check(t, v),
+        CheckName::S3Unsigned => unsigned_check(t, v),
         CheckName::Route => path_check(v, route_detail(&td.path)),
         CheckName::EndpointPolicy => path_check(
             v,
@@ -405,6 +440,8 @@ impl Report {
             targets,
             findings,
             dns: ev.dns.clone(),
+            proxy: ev.proxy.clone(),
+            resolver: ev.resolver.clone(),
             sinks: vec![],
         }
     }

@@ -169,6 +169,7 @@ pub fn admin_sdk(url: &str, region: &str, ca: Option<&[u8]>) -> aws_config::SdkC
     let http = vpce_probe::net::http_client(
         vpce_probe::net::ProbeResolver::from_system(Duration::from_secs(2)),
         ca,
+        &vpce_probe::net::ProxyEnv::default(),
     )
     .expect("http client");
     aws_config::SdkConfig::builder()

@@ -268,6 +268,42 @@ impl SimVpc {
         );
     }
 
+    /// Start the forward proxy (`vpc.sh proxy`) at `PROXY_URL`; its CONNECTs go to
+    /// [`SimVpc::proxy_log`].
+    pub fn proxy(&self) {
+        let out = run_script(&["proxy", &self.name, self.dir()]);
+        assert!(
+            out.status.success(),
+            "vpc.sh proxy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The proxy's CONNECT lines so far.
+    pub fn proxy_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.var("PROXY_LOG"))
+            .expect("proxy.log: was the proxy started?")
+            .lines()
+            .filter(|l| l.starts_with("CONNECT"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The proxy's URL.
+    pub fn proxy_url(&self) -> String {
+        self.var("PROXY_URL").to_string()
+    }
+
+    /// Rewrite the instance's resolv.conf (`vpc.sh resolv`): `IPv4[,IPv4…]` or `default`.
+    pub fn resolv(&self, value: &str) {
+        let out = run_script(&["resolv", &self.name, self.dir(), value]);
+        assert!(
+            out.status.success(),
+            "vpc.sh resolv: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Run `vpce-probe ARGS…` on the simulated instance: real names, HTTPS, IMDS credentials.
     pub fn probe(&self, args: &[&str]) -> Run {
         self.probe_in("exec", args, &[])

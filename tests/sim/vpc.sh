@@ -27,6 +27,12 @@
 #                                       Docker's bridge network. Forwarding decrements the TTL, so a
 #                                       token answer sent with hop limit 1 dies on the way
 #   vpc.sh exec-container NAME DIR -- CMD ARGS…  as exec, in the container netns
+#   vpc.sh proxy  NAME [DIR]            start a forward proxy (tests/emulators/proxy.py, CONNECT only) at
+#                                       PROXY_IP:3128 in the aws netns, resolving through the VPC DNS;
+#                                       one line per CONNECT in DIR/proxy.log ("CONNECT host:443 from …")
+#   vpc.sh resolv NAME [DIR] VALUE      rewrite DIR/resolv.conf (what `exec` mounts): VALUE = IPv4[,IPv4…]
+#                                       (nameserver lines; an address nothing serves never answers:
+#                                       the aws netns does not forward) | default (the VPC DNS)
 #   vpc.sh down   NAME [DIR]            kill everything started inside the sim, delete the
 #                                       namespaces and veths; idempotent, also after a partial `up`
 #   vpc.sh status NAME                  print DIR/env of a running sim
@@ -43,6 +49,7 @@
 #                                               10.0.2.50    "interface endpoint" (in 10.0.0.0/16)
 #                                               10.0.0.2, 169.254.169.253  VPC DNS (dnsmasq :53)
 #                                               169.254.169.254  IMDS (tests/emulators/imds.py :80)
+#                                               10.0.3.128  forward proxy :3128 (after `proxy`)
 #                                           moto_server 0.0.0.0:443, TLS with a per-run CA
 #   root netns: A-h ADMIN/30 .1 <== veth ==> A-m ADMIN/30 .2 (in A-a): the harness's admin way in,
 #     ADMIN_URL=https://<.2> with DIR/ca.pem (the .2 is an IP SAN of the cert). The /30 lies in
@@ -64,7 +71,8 @@
 #   moto.log dnsmasq.log (one line per query) imds.log *.pid. DIR/env has KEY=VALUE lines (no
 #   quoting; DIR must not contain whitespace or quotes): NAME NS_INSTANCE NS_AWS IF_INSTANCE
 #   INSTANCE_IP ROUTER_IP DNS_IP S3_IP S3_EU_IP EC2_IP STS_IP ENDPOINT_IP VPCE_S3_HOST ADMIN_IP
-#   ADMIN_URL CA_BUNDLE RESOLV_CONF MOTO_LOG DNS_LOG IMDS_URL IMDS_LOG SIM DIR.
+#   ADMIN_URL CA_BUNDLE RESOLV_CONF MOTO_LOG DNS_LOG IMDS_URL IMDS_LOG PROXY_IP PROXY_URL PROXY_LOG
+#   SIM DIR.
 #
 # Environment: VPCE_PROBE_VENV (default: the repo's .venv), VPC_SIM_IMDS=0 (no IMDS emulator).
 # An IMDS config (imds.py --config JSON) placed at DIR/instance.json before `up` is used.
@@ -106,6 +114,8 @@ ENDPOINT_IP=10.0.2.50
 VPCE_ID=vpce-0a1b2c3d4e5f60718-abcdefgh
 VPCE_S3_HOST="$VPCE_ID.s3.us-east-1.vpce.amazonaws.com"
 SERVFAIL_PORT=5998
+PROXY_IP=10.0.3.128
+PROXY_PORT=3128
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -441,6 +451,9 @@ MOTO_LOG=$D/moto.log
 DNS_LOG=$D/dnsmasq.log
 IMDS_URL=$( [ "${VPC_SIM_IMDS:-1}" = 0 ] || echo "http://$IMDS_IP" )
 IMDS_LOG=$D/imds.log
+PROXY_IP=$PROXY_IP
+PROXY_URL=http://$PROXY_IP:$PROXY_PORT
+PROXY_LOG=$D/proxy.log
 SIM=$SELF
 DIR=$D
 EOF
@@ -475,7 +488,7 @@ cmd_down() {
     fi
   done
   # and our recorded pids if they still sit in a namespace of ours (netns name already gone)
-  for f in moto dnsmasq imds servfail; do
+  for f in moto dnsmasq imds servfail proxy; do
     if p="$(live_pid "$f" "$NS_A")"; then pids+=("$p"); fi
   done
   # SIGKILL: nothing in the sim keeps state worth flushing, and moto needs ~0.4-1 s to exit on TERM
@@ -589,6 +602,45 @@ cmd_container() {
   ip netns exec "$NS_C" ip route add default via 172.17.0.1 dev "$IF_C"
 }
 
+cmd_proxy() {
+  check_name "${1:-}"
+  resolve_dir "${2:-}"
+  local p i
+  if p="$(live_pid proxy "$NS_A")"; then kill_pids "$p"; fi
+  in_a ip addr replace "$PROXY_IP/32" dev lo
+  # the proxy resolves S3 names as a proxy in the VPC would: through the VPC DNS
+  echo "nameserver $DNS_IP" >"$D/proxy-resolv.conf"
+  : >"$D/proxy.log"
+  local unb mtb
+  unb="$(command -v unshare)"; mtb="$(command -v mount)"
+  ip netns exec "$NS_A" "$unb" -m /bin/sh -c \
+    "$mtb"' --bind "$0" /etc/resolv.conf && exec "$@"' "$D/proxy-resolv.conf" \
+    "$VENV/bin/python" "$REPO/tests/emulators/proxy.py" --host "$PROXY_IP" --port "$PROXY_PORT" \
+    </dev/null >>"$D/proxy.log" 2>&1 &
+  echo $! >"$D/proxy.pid"
+  for i in $(seq 1 200); do
+    grep -q '^READY' "$D/proxy.log" 2>/dev/null && return 0
+    running "$(cat "$D/proxy.pid")" || die "the proxy died: $(tail -n 5 "$D/proxy.log")"
+    sleep 0.02
+  done
+  die "the proxy did not start in 4 s: $(tail -n 5 "$D/proxy.log")"
+}
+
+cmd_resolv() {
+  check_name "${1:-}"; shift
+  local d=""
+  [ $# -eq 2 ] && { d="$1"; shift; }
+  [ $# -eq 1 ] || usage
+  resolve_dir "$d"
+  [ -f "$D/resolv.conf" ] || die "$D/resolv.conf missing: is sim '$N' up with this DIR?"
+  case "$1" in
+    default) echo "nameserver $DNS_IP" >"$D/resolv.conf" ;;
+    *) [[ "$1" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(,([0-9]{1,3}\.){3}[0-9]{1,3})*$ ]] \
+         || die "VALUE must be IPv4[,IPv4…] | default (got '$1')"
+       tr ',' '\n' <<<"$1" | sed 's/^/nameserver /' >"$D/resolv.conf" ;;
+  esac
+}
+
 cmd_status() {
   check_name "${1:-}"
   resolve_dir "${2:-}"
@@ -604,7 +656,9 @@ case "${1:-}" in
   dns) shift; cmd_dns "$@" ;;
   fault) shift; cmd_fault "$@" ;;
   imds) shift; cmd_imds "$@" ;;
+  proxy) shift; cmd_proxy "$@" ;;
+  resolv) shift; cmd_resolv "$@" ;;
   status) shift; cmd_status "$@" ;;
   -h|--help|help|"") usage ;;
-  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, down, status)" ;;
+  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, proxy, resolv, down, status)" ;;
 esac

@@ -34,6 +34,30 @@ pub struct BucketPolicy {
     pub unreadable: bool,
 }
 
+/// The endpoint or VPC ids the bucket policy (when readable) requires with `aws:SourceVpce` or
+/// `aws:SourceVpc`: a negated condition in a Deny, or a positive one in an Allow.
+pub fn source_vpc_requirements(t: &TargetEvidence) -> Vec<String> {
+    let Some(p) = t
+        .bucket_policy
+        .as_ref()
+        .and_then(|bp| bp.policy.as_deref())
+        .and_then(|doc| Policy::parse(doc).ok())
+    else {
+        return vec![];
+    };
+    let mut out: Vec<String> = policy::source_conditions(&p)
+        .into_iter()
+        .filter(|c| {
+            (c.key.eq_ignore_ascii_case("aws:SourceVpce")
+                || c.key.eq_ignore_ascii_case("aws:SourceVpc"))
+                && (c.effect == Effect::Deny) == c.negated
+        })
+        .flat_map(|c| c.values)
+        .collect();
+    out.dedup();
+    out
+}
+
 /// Judge the bucket policy for one bucket's requests.
 pub fn judge(
     ev: &Evidence,

@@ -10,6 +10,7 @@ pub mod prefix_list;
 pub mod region;
 pub mod route;
 pub mod s3_ops;
+pub mod s3_unsigned;
 pub mod sinks;
 
 use crate::diagnose::model::{CheckVerdict, Finding};

@@ -5,7 +5,7 @@ use super::Judged;
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::{gateway_endpoints, route_table};
-use crate::diagnose::model::{CheckVerdict, Finding, Status};
+use crate::diagnose::model::{CheckVerdict, Finding, Severity, Status};
 use crate::diagnose::path::{self, PathVerdict, Route, RouteDestination, Verdict};
 use crate::evidence::{Evidence, TargetEvidence};
 
@@ -173,6 +173,7 @@ fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged 
                 findings,
             }
         }
+        Verdict::Proxy => proxy_in_path(ev, t),
         Verdict::Unknown => Judged::quiet(CheckVerdict::with(
             name,
             Status::Warn,
@@ -182,4 +183,55 @@ fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged 
             ),
         )),
     }
+}
+
+/// S3 requests go through an HTTP proxy: a warning, or an error when the bucket policy requires
+/// this VPC's endpoint (the proxy's traffic does not provably come through it).
+fn proxy_in_path(ev: &Evidence, t: &TargetEvidence) -> Judged {
+    let name = CheckName::Route;
+    let proxy = t.via_proxy.clone().unwrap_or_default();
+    let region = t.bucket_region.as_deref().unwrap_or(&ev.region);
+    let base = t
+        .dns
+        .as_ref()
+        .and_then(|d| d.names.last().cloned())
+        .unwrap_or_else(|| format!("s3.{region}.amazonaws.com"));
+    let entry = if base.ends_with(".amazonaws.com") {
+        format!("{base},.{base}")
+    } else {
+        base
+    };
+    let mut list: Vec<String> = ev
+        .proxy
+        .as_ref()
+        .map(|p| p.no_proxy.clone())
+        .unwrap_or_default();
+    list.push(entry.clone());
+    let required = super::bucket_policy::source_vpc_requirements(t);
+    let why = if required.is_empty() {
+        format!(
+            "S3 requests go through the proxy {proxy}, not provably through this VPC's gateway endpoint"
+        )
+    } else {
+        format!(
+            "S3 requests go through the proxy {proxy}, but the bucket policy of {} admits only {}: requests through the proxy will be denied",
+            t.bucket,
+            required.join(", ")
+        )
+    };
+    let mut f = FindingCode::ProxyInPath.finding(
+        format!("S3 requests go through the HTTP proxy {proxy}"),
+        &[
+            ("why", &why),
+            ("entry", &format!("{entry} (or .amazonaws.com)")),
+            ("no_proxy", &list.join(",")),
+        ],
+    );
+    let status = if required.is_empty() {
+        Status::Warn
+    } else {
+        f = f.with_severity(Severity::Error);
+        Status::Fail
+    };
+    Judged::with(CheckVerdict::with(name, status, f.hint.clone()), f)
 }

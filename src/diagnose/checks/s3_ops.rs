@@ -124,6 +124,7 @@ fn failed(
                 ("name", "the S3 endpoint name"),
                 ("why", &e.message),
                 ("servers", "the probe's resolver"),
+                ("advice", super::dns::GENERIC_ADVICE),
             ],
         ),
         Fault::Unreachable | Fault::Timeout => {

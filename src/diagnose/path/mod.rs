@@ -155,6 +155,9 @@ pub enum Verdict {
     Other,
     NoRoute,
     Unknown,
+    /// S3 requests go through an HTTP proxy: the connection ends at the proxy, and where the
+    /// proxy's own traffic leaves is not visible from the instance.
+    Proxy,
 }
 
 /// What the path verdict is decided from.
@@ -175,6 +178,13 @@ pub struct PathInput {
     /// Entries of the prefix lists the route table references, by id.
     #[serde(deserialize_with = "cidr::de::lists")]
     pub prefix_lists: HashMap<String, Vec<Cidr>>,
+    /// The HTTP proxy S3 requests go through (its URL without credentials, and the variable),
+    /// when one does: it decides the verdict before any route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// The proxy's address as the connection saw it (the peer of the S3 requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_peer: Option<String>,
 }
 
 /// What one address is and which route it takes.
@@ -208,4 +218,7 @@ pub struct PathVerdict {
     /// Prefix lists the route table references whose entries are unknown. With a verdict other
     /// than `unknown`, one of them could still hold a more specific entry for the address.
     pub unresolved_prefix_lists: Vec<String>,
+    /// The HTTP proxy S3 requests go through (verdict `proxy` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }

@@ -20,6 +20,7 @@ impl PathVerdict {
             unknown_reason: None,
             overridden_endpoint: None,
             unresolved_prefix_lists: Vec::new(),
+            proxy: None,
         }
     }
 
@@ -33,7 +34,7 @@ impl PathVerdict {
 /// Decide where S3 traffic goes, from the first address (the peer actually used). The other
 /// addresses are classified and routed too, and reported in `addresses`.
 ///
-/// Rules: no address → unknown; an address inside a VPC CIDR → interface endpoint (local route;
+/// Rules: S3 requests through an HTTP proxy → proxy (before anything else); no address → unknown; an address inside a VPC CIDR → interface endpoint (local route;
 /// no route table needed); no route table → unknown (`route_table_error`); no matching route →
 /// no route, or unknown when an unresolved prefix list could have matched; blackhole → no route;
 /// gateway endpoint, internet gateway, NAT gateway → themselves; anything else (including
@@ -42,6 +43,39 @@ pub fn path_verdict(input: &PathInput) -> PathVerdict {
     let mut out = PathVerdict::new(Verdict::Unknown);
     let table = input.route_table.as_ref();
     out.route_table_id = table.map(|t| t.id.clone());
+    if let Some(proxy) = &input.proxy {
+        out.verdict = Verdict::Proxy;
+        out.proxy = Some(proxy.clone());
+        out.addresses = input
+            .addresses
+            .iter()
+            .map(|&ip| AddressPath {
+                address: ip,
+                class: classify_address(
+                    ip,
+                    input
+                        .s3_prefix_list
+                        .as_ref()
+                        .map(|(_, c)| c.as_slice())
+                        .unwrap_or(&[]),
+                    &input.vpc_cidrs,
+                ),
+                route: None,
+            })
+            .collect();
+        out.evidence
+            .push(format!("S3 requests go through the HTTP proxy {proxy}"));
+        let at = input
+            .proxy_peer
+            .as_ref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
+        out.evidence.push(format!(
+            "the connection ends at the proxy{at}: where the proxy sends S3 traffic is not \
+             visible from this instance, so the route table does not decide the path"
+        ));
+        return out;
+    }
     let Some(&first) = input.addresses.first() else {
         return out.unknown("no S3 address resolved or connected");
     };
