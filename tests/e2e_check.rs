@@ -996,6 +996,9 @@ async fn the_printed_iam_policy_is_sufficient_and_minimal() {
             "{statuses:?}"
         );
         assert_eq!(check(&r, 0, "bucket_policy")["detail"]["has_policy"], false);
+        // GetBucketEncryption was allowed (moto's default: SSE-S3, or none)
+        let enc = &r["targets"][0]["bucket_encryption"];
+        assert!(enc.is_object() && enc["error"].is_null(), "{enc}");
         if want_ok {
             for name in ["s3_put", "s3_get", "s3_delete"] {
                 assert_eq!(check(&r, 0, name)["status"], "pass", "{name}: {statuses:?}");

@@ -12,6 +12,8 @@ pub enum Fault {
     CredentialsRejected,
     /// The credentials (a session token) expired.
     CredentialsExpired,
+    /// S3 refused a request signed too far from its clock (`RequestTimeTooSkewed`).
+    ClockSkew,
     WrongRegion,
     Dns,
     /// No connection: a drop, blackhole, unreachable network or refused port.
@@ -36,6 +38,7 @@ const S3_CODES: &[(&str, Fault)] = &[
     ("InvalidAccessKeyId", Fault::CredentialsRejected),
     ("SignatureDoesNotMatch", Fault::CredentialsRejected),
     ("ExpiredToken", Fault::CredentialsExpired),
+    ("RequestTimeTooSkewed", Fault::ClockSkew),
     ("InvalidToken", Fault::CredentialsRejected),
     ("TokenRefreshRequired", Fault::CredentialsRejected),
     ("InvalidSecurity", Fault::CredentialsRejected),

@@ -31,6 +31,8 @@ crate::wire_enum! {
         /// An AWS Organizations policy (SCP or RCP).
         OrganizationPolicy => "organization_policy",
         Kms => "kms",
+        /// The local clock (SigV4 signs with it).
+        Clock => "clock",
     }
 }
 
@@ -75,6 +77,7 @@ crate::wire_enum! {
         PermissionsBoundaryDenies => "permissions_boundary_denies",
         KmsDenies => "kms_denies",
         CredentialsExpired => "credentials_expired",
+        ClockSkew => "clock_skew",
     }
 }
 
@@ -339,6 +342,12 @@ impl FindingCode {
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
                 "{advice}",
+            ),
+            ClockSkew => spec(
+                &[Severity::Warning, Severity::Error],
+                C::Clock,
+                "run-wide: the `Date` of an S3 or EC2 answer is more than 5 minutes from the local clock (`warning`); more than 15 minutes, or S3 refused a request as `RequestTimeTooSkewed` (`error`): SigV4 requests are refused, and the clock, not the credentials or a policy, is blamed for them",
+                "the local clock is {offset} {direction} AWS's ({source}): {consequence}. Sync it: chrony with the Amazon Time Sync Service (`server 169.254.169.123 prefer iburst` in /etc/chrony.conf; `chronyc tracking` shows the offset), then run again",
             ),
             SpoolDropped => spec(
                 W,

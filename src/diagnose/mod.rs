@@ -39,7 +39,11 @@ pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
     ];
     Diagnosis {
         checks: run.iter().map(|j| j.verdict.clone()).collect(),
-        findings: run.into_iter().flat_map(|j| j.findings).collect(),
+        findings: run
+            .into_iter()
+            .flat_map(|j| j.findings)
+            .chain(checks::clock::judge(ev))
+            .collect(),
         targets: ev
             .targets
             .iter()

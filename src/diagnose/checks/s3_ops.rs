@@ -63,6 +63,21 @@ fn failed(
     cause: Option<&DenialCause>,
 ) -> Judged {
     let f = fault(e);
+    // A request refused for the clock: the run-wide `clock` check raises the finding.
+    if matches!(
+        f,
+        Fault::ClockSkew
+            | Fault::AccessDenied
+            | Fault::CredentialsRejected
+            | Fault::CredentialsExpired
+    ) && super::clock::blames(&op.meta, e)
+    {
+        return Judged::quiet(CheckVerdict::with(
+            name,
+            Status::Fail,
+            super::clock::op_hint(&op.meta),
+        ));
+    }
     let status = if f == Fault::KeyExists {
         Status::Warn
     } else {
@@ -144,7 +159,7 @@ fn failed(
             format!("{check} did not run before the deadline"),
             &[("check", check)],
         ),
-        Fault::AccessDenied | Fault::Other => FindingCode::S3Error.finding(
+        Fault::AccessDenied | Fault::ClockSkew | Fault::Other => FindingCode::S3Error.finding(
             format!("{check}: {}: {}", e.code, e.message),
             &[("code", e.code.as_str()), ("message", &e.message)],
         ),
