@@ -9,7 +9,7 @@ use crate::diagnose::checks::bucket_policy::BucketPolicy;
 use crate::diagnose::checks::clock;
 use crate::diagnose::checks::endpoint_policy::EndpointPolicy;
 use crate::diagnose::denial::{Denial, PolicyType};
-use crate::diagnose::fault::{Fault, fault};
+use crate::diagnose::fault::{Fault, op_fault};
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::{gateway_endpoints, via_public};
 use crate::diagnose::model::Finding;
@@ -58,8 +58,8 @@ pub fn denied_ops(t: &TargetEvidence) -> Vec<S3Op> {
         .iter()
         .filter(|o| {
             o.error().is_some_and(|e| {
-                // a request refused for the clock is the clock's (the `clock` check)
-                fault(e) == Fault::AccessDenied && !clock::blames(&o.meta, e)
+                // a request refused for the clock is the clock's (finding clock_skew)
+                op_fault(t, o) == Some(Fault::AccessDenied) && !clock::blames(&o.meta, e)
             })
         })
         .map(|o| o.op)

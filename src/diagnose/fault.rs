@@ -1,7 +1,7 @@
 //! What a failed S3 operation means: its error (phase, our code or S3's) classified into a
 //! [`Fault`]. S3's own codes are looked up in one table.
 
-use crate::evidence::{ErrorCode, ErrorInfo, Phase};
+use crate::evidence::{ErrorCode, ErrorInfo, OpEvidence, Phase, S3Op, TargetEvidence};
 
 /// What an S3 failure means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,30 @@ const S3_CODES: &[(&str, Fault)] = &[
     ("Forbidden", Fault::AccessDenied),
     ("AllAccessDisabled", Fault::AccessDenied),
 ];
+
+/// Classify a failed operation of a bucket. A HEAD's answer never has a body, so its bare 400 or
+/// 403 names no cause: it shares a credentials or clock fault that another request of the bucket
+/// named (S3 answers a HEAD with an expired token with a bare 400, with a skewed clock a bare
+/// 403).
+pub fn op_fault(t: &TargetEvidence, op: &OpEvidence) -> Option<Fault> {
+    let f = fault(op.error()?);
+    if op.op != S3Op::HeadBucket || !matches!(f, Fault::AccessDenied | Fault::Other) {
+        return Some(f);
+    }
+    let named = t
+        .ops
+        .iter()
+        .filter(|o| o.op != op.op)
+        .filter_map(|o| o.error())
+        .map(fault)
+        .find(|g| {
+            matches!(
+                g,
+                Fault::CredentialsExpired | Fault::CredentialsRejected | Fault::ClockSkew
+            )
+        });
+    Some(named.unwrap_or(f))
+}
 
 /// Classify a failed operation.
 pub fn fault(e: &ErrorInfo) -> Fault {

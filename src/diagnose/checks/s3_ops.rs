@@ -4,7 +4,7 @@
 use super::Judged;
 use crate::diagnose::attribution::{DenialCause, caller};
 use crate::diagnose::check_name::CheckName;
-use crate::diagnose::fault::{Fault, fault};
+use crate::diagnose::fault::{Fault, fault, op_fault};
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::model::{CheckVerdict, Finding, Severity, Status};
 use crate::evidence::{
@@ -62,7 +62,7 @@ fn failed(
     name: CheckName,
     cause: Option<&DenialCause>,
 ) -> Judged {
-    let f = fault(e);
+    let f = op_fault(t, op).unwrap_or_else(|| fault(e));
     // A request refused for the clock: the run-wide `clock` check raises the finding.
     if matches!(
         f,
