@@ -142,8 +142,8 @@ async fn healthy_bucket_passes_every_check_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(
         to_bucket.len(),
-        6,
-        "head, list, put, get, delete, get-policy: {to_bucket:?}"
+        7,
+        "head, list, put, get, delete, get-policy, get-encryption: {to_bucket:?}"
     );
     assert_eq!(writes.len(), 2, "one put and one delete: {writes:?}");
     assert!(
