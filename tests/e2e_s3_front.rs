@@ -255,6 +255,15 @@ async fn an_expired_token_is_credentials_expired() {
     let f = finding(&r, "credentials_expired");
     assert_eq!(f["component"], "credentials");
     assert!(f["hint"].as_str().unwrap().contains("169.254.169.123"));
+    // named by the list's body, not by the HEAD's bare 400
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("ExpiredToken: The provided token has expired."),
+        "{f}"
+    );
+    assert_eq!(check(&r, 0, "s3_head_bucket")["status"], "fail");
 }
 
 #[tokio::test]
@@ -344,7 +353,7 @@ async fn a_clock_twenty_minutes_off_is_blamed_for_what_s3_refused() {
         finding(&r, "clock_skew")["message"]
             .as_str()
             .unwrap()
-            .contains("refused a request as RequestTimeTooSkewed")
+            .contains("S3 refused list on front-20m as RequestTimeTooSkewed")
     );
     // ... and with the default two attempts, the SDK re-signs with S3's time and the retry
     // passes: every check passes, and the run still fails on the clock

@@ -59,7 +59,8 @@ pub fn denied_ops(t: &TargetEvidence) -> Vec<S3Op> {
         .filter(|o| {
             o.error().is_some_and(|e| {
                 // a request refused for the clock is the clock's (finding clock_skew)
-                op_fault(t, o) == Some(Fault::AccessDenied) && !clock::blames(&o.meta, e)
+                op_fault(t, o).map(|(f, _)| f) == Some(Fault::AccessDenied)
+                    && !clock::blames(&o.meta, e)
             })
         })
         .map(|o| o.op)

@@ -53,25 +53,26 @@ const S3_CODES: &[(&str, Fault)] = &[
 /// Classify a failed operation of a bucket. A HEAD's answer never has a body, so its bare 400 or
 /// 403 names no cause: it shares a credentials or clock fault that another request of the bucket
 /// named (S3 answers a HEAD with an expired token with a bare 400, with a skewed clock a bare
-/// 403).
-pub fn op_fault(t: &TargetEvidence, op: &OpEvidence) -> Option<Fault> {
-    let f = fault(op.error()?);
+/// 403). Returns the fault and the error that names it.
+pub fn op_fault<'a>(t: &'a TargetEvidence, op: &'a OpEvidence) -> Option<(Fault, &'a ErrorInfo)> {
+    let e = op.error()?;
+    let f = fault(e);
     if op.op != S3Op::HeadBucket || !matches!(f, Fault::AccessDenied | Fault::Other) {
-        return Some(f);
+        return Some((f, e));
     }
     let named = t
         .ops
         .iter()
         .filter(|o| o.op != op.op)
         .filter_map(|o| o.error())
-        .map(fault)
-        .find(|g| {
+        .map(|e| (fault(e), e))
+        .find(|(g, _)| {
             matches!(
                 g,
                 Fault::CredentialsExpired | Fault::CredentialsRejected | Fault::ClockSkew
             )
         });
-    Some(named.unwrap_or(f))
+    Some(named.unwrap_or((f, e)))
 }
 
 /// Classify a failed operation.

@@ -347,7 +347,7 @@ impl FindingCode {
                 &[Severity::Warning, Severity::Error],
                 C::Clock,
                 "run-wide: the `Date` of an S3 or EC2 answer is more than 5 minutes from the local clock (`warning`); more than 15 minutes, or S3 refused a request as `RequestTimeTooSkewed` (`error`): SigV4 requests are refused, and the clock, not the credentials or a policy, is blamed for them",
-                "the local clock is {offset} {direction} AWS's ({source}): {consequence}. Sync it: chrony with the Amazon Time Sync Service (`server 169.254.169.123 prefer iburst` in /etc/chrony.conf; `chronyc tracking` shows the offset), then run again",
+                "the local clock is {offset} {direction} AWS's (by the Date of {source}): {consequence}. Sync it: chrony with the Amazon Time Sync Service (`server 169.254.169.123 prefer iburst` in /etc/chrony.conf; `chronyc tracking` shows the offset), then run again",
             ),
             SpoolDropped => spec(
                 W,

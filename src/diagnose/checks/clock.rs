@@ -38,12 +38,37 @@ pub fn op_hint(meta: &ResponseMeta) -> String {
     )
 }
 
+/// Which answer: the EC2 API's, or S3's to one operation on one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Ec2,
+    S3 { op: &'static str, bucket: String },
+}
+
+impl Source {
+    /// "S3's answer to head_bucket on b".
+    fn answer(&self) -> String {
+        match self {
+            Source::Ec2 => "the EC2 API's answer".into(),
+            Source::S3 { op, bucket } => format!("S3's answer to {op} on {bucket}"),
+        }
+    }
+
+    /// "S3 refused list on b".
+    fn refusal(&self) -> String {
+        match self {
+            Source::Ec2 => "the EC2 API refused a request".into(),
+            Source::S3 { op, bucket } => format!("S3 refused {op} on {bucket}"),
+        }
+    }
+}
+
 /// Every S3 and EC2 answer: where it came from, its clock (when it had a `Date`), and whether
 /// it refused a request for the clock.
-fn samples(ev: &Evidence) -> Vec<(String, Option<ClockSample>, bool)> {
+fn samples(ev: &Evidence) -> Vec<(Source, Option<ClockSample>, bool)> {
     let mut out = Vec::new();
     if let Some(c) = ev.network.as_ref().and_then(|n| n.clock) {
-        out.push(("the EC2 API".to_string(), Some(c), false));
+        out.push((Source::Ec2, Some(c), false));
     }
     for t in &ev.targets {
         let metas = t
@@ -64,7 +89,11 @@ fn samples(ev: &Evidence) -> Vec<(String, Option<ClockSample>, bool)> {
             let refused =
                 meta.time_too_skewed || err.is_some_and(|e| e.code.service() == Some(TOO_SKEWED));
             if meta.clock.is_some() || refused {
-                out.push((format!("S3 ({what} of {})", t.bucket), meta.clock, refused));
+                let src = Source::S3 {
+                    op: what,
+                    bucket: t.bucket.clone(),
+                };
+                out.push((src, meta.clock, refused));
             }
         }
     }
@@ -72,7 +101,7 @@ fn samples(ev: &Evidence) -> Vec<(String, Option<ClockSample>, bool)> {
 }
 
 /// The answer whose clock is furthest from ours, and where it came from.
-pub fn worst(ev: &Evidence) -> Option<(String, ClockSample)> {
+fn worst(ev: &Evidence) -> Option<(Source, ClockSample)> {
     samples(ev)
         .into_iter()
         .filter_map(|(w, c, _)| c.map(|c| (w, c)))
@@ -105,17 +134,17 @@ const REFUSED: &str = "S3 refuses SigV4 requests signed more than 15 minutes off
 /// Judge the local clock against every answer's `Date`: `clock_skew`, or nothing.
 pub fn judge(ev: &Evidence) -> Option<Finding> {
     let all = samples(ev);
-    let refused = all.iter().find(|(_, _, r)| *r).map(|(w, _, _)| w.clone());
+    let refused = all.iter().find(|(_, _, r)| *r).map(|(w, _, _)| w.refusal());
     let Some((source, worst)) = worst(ev) else {
         // no answer had a `Date`: only a refusal says anything
         return refused.map(|by| {
                 FindingCode::ClockSkew
                     .finding(
-                        format!("{by} refused a request as {TOO_SKEWED} (SigV4 allows 15 minutes); no answer carried a Date header"),
+                        format!("{by} as {TOO_SKEWED} (SigV4 allows 15 minutes); no answer carried a Date header"),
                         &[
                             ("offset", "more than 15 min"),
                             ("direction", "off"),
-                            ("source", &by),
+                            ("source", "S3's answers"),
                             ("consequence", REFUSED),
                         ],
                     )
@@ -132,17 +161,16 @@ pub fn judge(ev: &Evidence) -> Option<Finding> {
         return None;
     };
     let date = |t| crate::evidence::clock::rfc3339::format(t);
+    let source = source.answer();
     let mut message = format!(
-        "{source} answered with Date {}, received at {} local time: its clock is {}",
+        "the Date of {source} is {}, received at {} local time: AWS's clock is {}",
         date(worst.server_date),
         date(worst.received_at),
         relation(worst)
     );
     let consequence = match &refused {
         Some(by) => {
-            message.push_str(&format!(
-                "; {by} refused a request as {TOO_SKEWED} (SigV4 allows 15 minutes)"
-            ));
+            message.push_str(&format!("; {by} as {TOO_SKEWED} (SigV4 allows 15 minutes)"));
             REFUSED
         }
         None if severity == Severity::Error => {

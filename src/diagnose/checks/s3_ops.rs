@@ -62,7 +62,8 @@ fn failed(
     name: CheckName,
     cause: Option<&DenialCause>,
 ) -> Judged {
-    let f = op_fault(t, op).unwrap_or_else(|| fault(e));
+    // the fault, and the error that names it (another request's, for a HEAD's bare answer)
+    let (f, named) = op_fault(t, op).unwrap_or((fault(e), e));
     // A request refused for the clock: the run-wide `clock` check raises the finding.
     if matches!(
         f,
@@ -109,13 +110,13 @@ fn failed(
             ],
         ),
         Fault::CredentialsRejected => FindingCode::CredentialsRejected.finding(
-            format!("S3 rejected the credentials: {}", e.code),
-            &[("provider", provider), ("code", e.code.as_str())],
+            format!("S3 rejected the credentials: {}", named.code),
+            &[("provider", provider), ("code", named.code.as_str())],
         ),
         Fault::CredentialsExpired => FindingCode::CredentialsExpired.finding(
             format!(
                 "S3 says the credentials from {provider} expired ({}: {})",
-                e.code, e.message
+                named.code, named.message
             ),
             &[("advice", &super::credentials::expired_advice(provider))],
         ),
