@@ -108,7 +108,7 @@ fn worst(ev: &Evidence) -> Option<(Source, ClockSample)> {
         .max_by_key(|(_, c)| c.abs_skew())
 }
 
-/// "7 min 3 s ahead of the local clock" (the service's clock relative to ours).
+/// "7 min 10 s ahead of the local clock" (the service's clock relative to ours).
 pub fn relation(c: &ClockSample) -> String {
     let way = if c.skew_ms() >= 0 {
         "ahead of"
@@ -118,9 +118,14 @@ pub fn relation(c: &ClockSample) -> String {
     format!("{} {way} the local clock", span(c.abs_skew()))
 }
 
-/// A duration as people read it: "20 min", "7 min 3 s", "42 s", "1.5 s".
+/// A duration as people read it: "20 min", "7 min 10 s", "42 s", "300 ms". Past a minute it is
+/// rounded to 10 s: a `Date` has a 1 s resolution and arrives after it was stamped, so finer
+/// would pretend a precision the evidence does not have (the JSON keeps the exact times).
 fn span(d: Duration) -> String {
-    let s = ((d.as_millis() + 500) / 1000) as u64;
+    let mut s = ((d.as_millis() + 500) / 1000) as u64;
+    if s >= 60 {
+        s = (s + 5) / 10 * 10;
+    }
     match (s / 60, s % 60) {
         (0, 0) => format!("{} ms", d.as_millis()),
         (0, sec) => format!("{sec} s"),
@@ -208,7 +213,9 @@ mod tests {
     #[test]
     fn spans_read_like_people_write_them() {
         assert_eq!(span(Duration::from_secs(1200)), "20 min");
-        assert_eq!(span(Duration::from_secs(423)), "7 min 3 s");
+        assert_eq!(span(Duration::from_secs(423)), "7 min");
+        assert_eq!(span(Duration::from_secs(436)), "7 min 20 s");
+        assert_eq!(span(Duration::from_millis(1_199_400)), "20 min");
         assert_eq!(span(Duration::from_secs(42)), "42 s");
         assert_eq!(span(Duration::from_millis(300)), "300 ms");
         assert_eq!(span(Duration::from_millis(419_700)), "7 min");
