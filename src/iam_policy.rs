@@ -45,6 +45,13 @@ pub fn policy(input: &PolicyInput) -> Value {
             "Resource": bucket_arns,
         }));
     }
+    // GetBucketEncryption: the bucket's default encryption names the KMS key a put needs.
+    statements.push(json!({
+        "Sid": "VpceProbeBucketEncryption",
+        "Effect": "Allow",
+        "Action": ["s3:GetEncryptionConfiguration"],
+        "Resource": bucket_arns,
+    }));
     if !input.read_only {
         let objects: Vec<String> = input
             .buckets
@@ -170,6 +177,16 @@ mod tests {
                 Decision::ImplicitDeny,
             ),
             ("s3:GetBucketPolicy", "arn:aws:s3:::b1", Decision::Allow),
+            (
+                "s3:GetEncryptionConfiguration",
+                "arn:aws:s3:::b2",
+                Decision::Allow,
+            ),
+            (
+                "s3:PutEncryptionConfiguration",
+                "arn:aws:s3:::b1",
+                Decision::ImplicitDeny,
+            ),
             (
                 "s3:PutBucketPolicy",
                 "arn:aws:s3:::b1",

@@ -142,8 +142,8 @@ async fn healthy_bucket_passes_every_check_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(
         to_bucket.len(),
-        6,
-        "head, list, put, get, delete, get-policy: {to_bucket:?}"
+        7,
+        "head, list, put, get, delete, get-policy, get-encryption: {to_bucket:?}"
     );
     assert_eq!(writes.len(), 2, "one put and one delete: {writes:?}");
     assert!(
@@ -1020,6 +1020,9 @@ async fn the_printed_iam_policy_is_sufficient_and_minimal() {
             "{statuses:?}"
         );
         assert_eq!(check(&r, 0, "bucket_policy")["detail"]["has_policy"], false);
+        // GetBucketEncryption was allowed (moto's default: SSE-S3, or none)
+        let enc = &r["targets"][0]["bucket_encryption"];
+        assert!(enc.is_object() && enc["error"].is_null(), "{enc}");
         if want_ok {
             for name in ["s3_put", "s3_get", "s3_delete"] {
                 assert_eq!(check(&r, 0, name)["status"], "pass", "{name}: {statuses:?}");

@@ -13,7 +13,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{ResponseRecorder, classify_sdk_error};
 use crate::deadline::Deadline;
-use crate::evidence::{EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, Phase, RouteEvidence};
+use crate::evidence::{
+    ClockSample, EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, Phase, RouteEvidence,
+};
 
 /// Longest time one EC2 call may take (the run deadline may cut it shorter).
 pub const EC2_CALL_CAP: Duration = Duration::from_secs(4);
@@ -60,6 +62,11 @@ pub trait Ec2Calls: Send + Sync {
         vpc_id: &str,
         service: &str,
     ) -> impl Future<Output = Result<Vec<EndpointEvidence>, ErrorInfo>> + Send;
+
+    /// The EC2 API's clock as its last answer gave it (`None`: no answer with a `Date`).
+    fn clock(&self) -> Option<ClockSample> {
+        None
+    }
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -134,18 +141,29 @@ fn route_evidence(r: &aws_sdk_ec2::types::Route) -> Option<RouteEvidence> {
 pub struct SdkEc2 {
     client: aws_sdk_ec2::Client,
     deadline: Deadline,
+    /// Every call's answers, for the clock (the client's own interceptor).
+    recorder: ResponseRecorder,
 }
 
 impl SdkEc2 {
     pub fn new(sdk: &SdkConfig, deadline: Deadline) -> Self {
+        let recorder = ResponseRecorder::default();
+        let conf = aws_sdk_ec2::config::Builder::from(sdk)
+            .interceptor(recorder.clone())
+            .build();
         Self {
-            client: aws_sdk_ec2::Client::new(sdk),
+            client: aws_sdk_ec2::Client::from_conf(conf),
             deadline,
+            recorder,
         }
     }
 }
 
 impl Ec2Calls for SdkEc2 {
+    fn clock(&self) -> Option<ClockSample> {
+        self.recorder.meta().clock
+    }
+
     async fn route_table(
         &self,
         query: RouteTableQuery<'_>,

@@ -29,7 +29,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::evidence::{ErrorCode, ErrorInfo, Phase, ResponseMeta};
+use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase, ResponseMeta};
 use crate::net::resolver::DnsLookupError;
 
 /// Settings shared by every SDK client of one run.
@@ -177,9 +177,36 @@ impl Intercept for ResponseRecorder {
             if let Some(r) = get("x-amz-bucket-region") {
                 meta.bucket_region = Some(r);
             }
+            meta.clock = clock_sample(resp).or(meta.clock);
+            if resp.status().as_u16() == 403 && says_time_too_skewed(resp) {
+                meta.time_too_skewed = true;
+            }
         }
         Ok(())
     }
+}
+
+/// The answer's `Date` header next to the local time now (the answer has just arrived).
+pub fn clock_sample(resp: &HttpResponse) -> Option<ClockSample> {
+    use aws_smithy_types::DateTime;
+    use aws_smithy_types::date_time::Format;
+    let received_at = std::time::SystemTime::now();
+    let date = resp.headers().get("date")?;
+    let server = DateTime::from_str(date.trim(), Format::HttpDate).ok()?;
+    Some(ClockSample {
+        server_date: std::time::SystemTime::try_from(server).ok()?,
+        received_at,
+    })
+}
+
+/// An error body (already read: errors are small and buffered) with S3's
+/// `<Code>RequestTimeTooSkewed</Code>`, or the EC2 API's `RequestExpired`.
+fn says_time_too_skewed(resp: &HttpResponse) -> bool {
+    resp.body().bytes().is_some_and(|b| {
+        let text = String::from_utf8_lossy(&b[..b.len().min(4096)]);
+        text.contains("<Code>RequestTimeTooSkewed</Code>")
+            || text.contains("<Code>RequestExpired</Code>")
+    })
 }
 
 /// Walk an error's source chain looking for a `T`.

@@ -50,6 +50,15 @@ pub struct GetOut {
     pub body: Result<Vec<u8>, String>,
 }
 
+/// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncryptionOut {
+    /// `AES256`, `aws:kms`, `aws:kms:dsse`.
+    pub algorithm: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+}
+
 /// The S3 calls of one probe. `budget` is the time the call may take (`None`: the run deadline
 /// has passed, the call fails with [`ErrorCode::Deadline`] without being made).
 pub trait S3Calls: Send + Sync {
@@ -108,6 +117,13 @@ pub trait S3Calls: Send + Sync {
         bucket: &str,
         budget: Option<Duration>,
     ) -> impl Future<Output = (OpEvidence, Option<Option<String>>)> + Send;
+
+    /// GetBucketEncryption: the bucket's default encryption.
+    fn get_bucket_encryption(
+        &self,
+        bucket: &str,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<EncryptionOut>)> + Send;
 }
 
 /// Run one SDK operation within `budget`, recording transport facts and classifying errors.
@@ -334,5 +350,35 @@ impl S3Calls for SdkS3 {
         })
         .await;
         (ev, out.map(|o| o.policy().map(str::to_string)))
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        bucket: &str,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<EncryptionOut>) {
+        let (ev, out) = run_op(S3Op::GetBucketEncryption, budget, |rec| {
+            self.client
+                .get_bucket_encryption()
+                .bucket(bucket)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        let out = out.map(|o| {
+            let rule = o
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first());
+            let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+            EncryptionOut {
+                algorithm: default.map(|d| d.sse_algorithm().as_str().to_string()),
+                kms_key_id: default
+                    .and_then(|d| d.kms_master_key_id())
+                    .map(str::to_string),
+                bucket_key_enabled: rule.and_then(|r| r.bucket_key_enabled()),
+            }
+        });
+        (ev, out)
     }
 }

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::diagnose::checks::bucket_policy::BucketPolicy;
+use crate::diagnose::checks::clock;
 use crate::diagnose::checks::endpoint_policy::EndpointPolicy;
 use crate::diagnose::denial::{Denial, PolicyType};
-use crate::diagnose::fault::{Fault, fault};
+use crate::diagnose::fault::{Fault, op_fault};
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::{gateway_endpoints, via_public};
 use crate::diagnose::model::Finding;
@@ -55,7 +56,13 @@ pub struct Attribution {
 pub fn denied_ops(t: &TargetEvidence) -> Vec<S3Op> {
     t.ops
         .iter()
-        .filter(|o| o.error().is_some_and(|e| fault(e) == Fault::AccessDenied))
+        .filter(|o| {
+            o.error().is_some_and(|e| {
+                // a request refused for the clock is the clock's (finding clock_skew)
+                op_fault(t, o).map(|(f, _)| f) == Some(Fault::AccessDenied)
+                    && !clock::blames(&o.meta, e)
+            })
+        })
         .map(|o| o.op)
         .collect()
 }
@@ -97,7 +104,8 @@ pub fn attribute(
             })
             .map(|(a, d)| DenialCause::Kms {
                 action: a.clone(),
-                key: d.resource.clone(),
+                // S3's message names the key; else the bucket's default encryption does
+                key: d.resource.clone().or_else(|| kms_key(t)),
             });
         let cause = match said.map(|d| d.policy_type) {
             _ if kms.is_some() => kms,
@@ -190,6 +198,17 @@ pub fn attribute(
         &mut out.inferred_bucket_policy,
     );
     out
+}
+
+/// The KMS key of the bucket's default encryption (SSE-KMS), when it could be read: its id as
+/// configured, or AWS's managed key when none is.
+pub fn kms_key(t: &TargetEvidence) -> Option<String> {
+    let e = t.bucket_encryption.as_ref().filter(|e| e.is_kms())?;
+    Some(
+        e.kms_key_id
+            .clone()
+            .unwrap_or_else(|| "the AWS managed key aws/s3".into()),
+    )
 }
 
 /// The actions of the operations blamed on causes that `pick` selects, deduplicated.

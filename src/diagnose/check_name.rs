@@ -40,7 +40,7 @@ impl CheckName {
             S3Op::Put => CheckName::S3Put,
             S3Op::Get => CheckName::S3Get,
             S3Op::Delete => CheckName::S3Delete,
-            S3Op::GetBucketPolicy => return None,
+            S3Op::GetBucketPolicy | S3Op::GetBucketEncryption => return None,
         })
     }
 

@@ -1,7 +1,7 @@
 //! What a failed S3 operation means: its error (phase, our code or S3's) classified into a
 //! [`Fault`]. S3's own codes are looked up in one table.
 
-use crate::evidence::{ErrorCode, ErrorInfo, Phase};
+use crate::evidence::{ErrorCode, ErrorInfo, OpEvidence, Phase, S3Op, TargetEvidence};
 
 /// What an S3 failure means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub enum Fault {
     CredentialsRejected,
     /// The credentials (a session token) expired.
     CredentialsExpired,
+    /// S3 refused a request signed too far from its clock (`RequestTimeTooSkewed`).
+    ClockSkew,
     WrongRegion,
     Dns,
     /// No connection: a drop, blackhole, unreachable network or refused port.
@@ -36,6 +38,7 @@ const S3_CODES: &[(&str, Fault)] = &[
     ("InvalidAccessKeyId", Fault::CredentialsRejected),
     ("SignatureDoesNotMatch", Fault::CredentialsRejected),
     ("ExpiredToken", Fault::CredentialsExpired),
+    ("RequestTimeTooSkewed", Fault::ClockSkew),
     ("InvalidToken", Fault::CredentialsRejected),
     ("TokenRefreshRequired", Fault::CredentialsRejected),
     ("InvalidSecurity", Fault::CredentialsRejected),
@@ -46,6 +49,31 @@ const S3_CODES: &[(&str, Fault)] = &[
     ("Forbidden", Fault::AccessDenied),
     ("AllAccessDisabled", Fault::AccessDenied),
 ];
+
+/// Classify a failed operation of a bucket. A HEAD's answer never has a body, so its bare 400 or
+/// 403 names no cause: it shares a credentials or clock fault that another request of the bucket
+/// named (S3 answers a HEAD with an expired token with a bare 400, with a skewed clock a bare
+/// 403). Returns the fault and the error that names it.
+pub fn op_fault<'a>(t: &'a TargetEvidence, op: &'a OpEvidence) -> Option<(Fault, &'a ErrorInfo)> {
+    let e = op.error()?;
+    let f = fault(e);
+    if op.op != S3Op::HeadBucket || !matches!(f, Fault::AccessDenied | Fault::Other) {
+        return Some((f, e));
+    }
+    let named = t
+        .ops
+        .iter()
+        .filter(|o| o.op != op.op)
+        .filter_map(|o| o.error())
+        .map(|e| (fault(e), e))
+        .find(|(g, _)| {
+            matches!(
+                g,
+                Fault::CredentialsExpired | Fault::CredentialsRejected | Fault::ClockSkew
+            )
+        });
+    Some(named.unwrap_or((f, e)))
+}
 
 /// Classify a failed operation.
 pub fn fault(e: &ErrorInfo) -> Fault {

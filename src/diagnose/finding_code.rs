@@ -33,6 +33,8 @@ crate::wire_enum! {
         Kms => "kms",
         /// The probe's configuration as the AWS tools on this machine see it (region, profile).
         Config => "config",
+        /// The local clock (SigV4 signs with it).
+        Clock => "clock",
     }
 }
 
@@ -80,6 +82,7 @@ crate::wire_enum! {
         ImdsHopLimit => "imds_hop_limit",
         RegionMismatch => "region_mismatch",
         ProxyInPath => "proxy_in_path",
+        ClockSkew => "clock_skew",
     }
 }
 
@@ -362,6 +365,12 @@ impl FindingCode {
                 C::Proxy,
                 "S3 requests go through the HTTP proxy of `HTTPS_PROXY` (`NO_PROXY` does not exempt the S3 host), so they leave wherever the proxy sends them, not provably through this VPC's gateway endpoint: `error` when the bucket policy requires `aws:SourceVpce`/`aws:SourceVpc` (those requests will be denied), `warning` otherwise",
                 "{why}: add {entry} to NO_PROXY (e.g. NO_PROXY={no_proxy}) so S3 requests connect directly, through the route table and its gateway endpoint",
+            ),
+            ClockSkew => spec(
+                &[Severity::Warning, Severity::Error],
+                C::Clock,
+                "run-wide: the `Date` of an S3 or EC2 answer is more than 5 minutes from the local clock (`warning`); more than 15 minutes, or S3 refused a request as `RequestTimeTooSkewed` (`error`): SigV4 requests are refused, and the clock, not the credentials or a policy, is blamed for them",
+                "the local clock is {offset} {direction} AWS's (by the Date of {source}): {consequence}. Sync it: chrony with the Amazon Time Sync Service (`server 169.254.169.123 prefer iburst` in /etc/chrony.conf; `chronyc tracking` shows the offset), then run again",
             ),
             SpoolDropped => spec(
                 W,

@@ -41,7 +41,10 @@ pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
     findings.extend(checks::region::findings(ev));
     Diagnosis {
         checks: run.iter().map(|j| j.verdict.clone()).collect(),
-        findings,
+        findings: findings
+            .into_iter()
+            .chain(checks::clock::judge(ev))
+            .collect(),
         targets: ev
             .targets
             .iter()

@@ -3,6 +3,7 @@
 //! Nothing here decides pass or fail; that is the job of `diagnose`. This layer imports nothing
 //! else of the crate: collectors fill it, diagnose and report read it.
 
+pub mod clock;
 pub mod dns;
 pub mod error;
 pub mod names;
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use clock::ClockSample;
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
 pub use error::{ErrorCode, ErrorInfo, Phase};
 pub use network::{
@@ -25,8 +27,8 @@ pub use network::{
 pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
-    BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason,
-    TargetEvidence,
+    BucketEncryptionEvidence, BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta,
+    S3Op, SkipReason, TargetEvidence,
 };
 pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
 

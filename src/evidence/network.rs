@@ -110,6 +110,9 @@ pub struct NetworkEvidence {
     pub endpoints_error: Option<ErrorInfo>,
     #[serde(default)]
     pub duration: Duration,
+    /// The EC2 API's clock: the `Date` of its last answer, next to the local time it arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<super::ClockSample>,
 }
 
 impl NetworkEvidence {

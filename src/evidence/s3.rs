@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DnsEvidence, ErrorInfo, UnsignedEvidence};
+use super::{ClockSample, DnsEvidence, ErrorInfo, UnsignedEvidence};
 
 /// What the transport saw of one SDK operation (filled by the collectors' response recorder).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,13 @@ pub struct ResponseMeta {
     /// How many attempts the SDK made (retries included).
     #[serde(default)]
     pub attempts: u32,
+    /// The last answer's `Date` header, next to the local time it arrived.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clock: Option<ClockSample>,
+    /// An attempt was refused as `RequestTimeTooSkewed` (the SDK may have re-signed with the
+    /// service's time and retried).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub time_too_skewed: bool,
 }
 
 crate::wire_enum! {
@@ -45,6 +52,8 @@ crate::wire_enum! {
         Delete => "delete",
         /// Reading the bucket policy (evidence for the `bucket_policy` check, not a check).
         GetBucketPolicy => "get_bucket_policy",
+        /// Reading the bucket's default encryption (evidence: SSE-S3 or SSE-KMS and its key).
+        GetBucketEncryption => "get_bucket_encryption",
     }
 }
 
@@ -66,6 +75,7 @@ impl S3Op {
             S3Op::Get => "s3:GetObject",
             S3Op::Delete => "s3:DeleteObject",
             S3Op::GetBucketPolicy => "s3:GetBucketPolicy",
+            S3Op::GetBucketEncryption => "s3:GetEncryptionConfiguration",
         }
     }
 
@@ -221,6 +231,39 @@ pub struct BucketPolicyEvidence {
     pub meta: ResponseMeta,
 }
 
+/// The bucket's default encryption, if it could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketEncryptionEvidence {
+    /// The default algorithm (`AES256` = SSE-S3, `aws:kms`, `aws:kms:dsse`); `None` with no
+    /// error: the bucket has no default encryption configuration.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The KMS key of SSE-KMS (an ARN, key id or alias as configured; `None`: the AWS managed
+    /// key `aws/s3`).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// S3 Bucket Keys are enabled.
+    #[serde(default)]
+    pub bucket_key_enabled: Option<bool>,
+    /// A denial or failure reading it (itself evidence, never fatal).
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+    #[serde(default)]
+    pub duration: Duration,
+    /// What the transport saw of the GetBucketEncryption request.
+    #[serde(default)]
+    pub meta: ResponseMeta,
+}
+
+impl BucketEncryptionEvidence {
+    /// SSE-KMS (or DSSE-KMS) by default.
+    pub fn is_kms(&self) -> bool {
+        self.algorithm
+            .as_deref()
+            .is_some_and(|a| a.starts_with("aws:kms"))
+    }
+}
+
 /// Everything learned about one bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetEvidence {
@@ -247,6 +290,9 @@ pub struct TargetEvidence {
     /// The `s3_unsigned` request, when one was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsigned: Option<UnsignedEvidence>,
+    /// The default encryption (read after the policy, when allowed).
+    #[serde(default)]
+    pub bucket_encryption: Option<BucketEncryptionEvidence>,
 }
 
 impl TargetEvidence {

@@ -155,6 +155,7 @@ pub async fn collect_with(
         endpoints,
         endpoints_error,
         duration: started.elapsed(),
+        clock: ec2.clock(),
     }
 }
 

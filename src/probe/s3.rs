@@ -14,11 +14,11 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use sha2::{Digest, Sha256};
 
-use crate::aws::s3::{GetOut, ListOut, PutOut, S3Calls, SdkS3};
+use crate::aws::s3::{EncryptionOut, GetOut, ListOut, PutOut, S3Calls, SdkS3};
 use crate::deadline::Deadline;
 use crate::evidence::{
-    BucketPolicyEvidence, DnsEvidence, ErrorCode, ErrorInfo, OpEvidence, OpOutcome, Phase, S3Op,
-    SkipReason, TargetEvidence,
+    BucketEncryptionEvidence, BucketPolicyEvidence, DnsEvidence, ErrorCode, ErrorInfo, OpEvidence,
+    OpOutcome, Phase, S3Op, SkipReason, TargetEvidence,
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
@@ -69,7 +69,7 @@ pub async fn dns_evidence(
 }
 
 /// Probe one bucket over the SDK: DNS, then head, list, and (unless read-only) put, get,
-/// delete, then the bucket policy.
+/// delete, then the bucket policy and default encryption.
 pub async fn probe_target(
     sdk: &SdkConfig,
     path_style: bool,
@@ -163,7 +163,9 @@ pub async fn probe_with<C: S3Calls>(
                 ev.detail.key = Some(key.clone());
                 ev
             }
-            Call::GetBucketPolicy => unreachable!("not one of S3Op::CHECKED"),
+            Call::GetBucketPolicy | Call::GetBucketEncryption => {
+                unreachable!("not one of S3Op::CHECKED")
+            }
         };
         planner.record(&ev, put_version);
         ops.push(ev);
@@ -177,6 +179,16 @@ pub async fn probe_with<C: S3Calls>(
                 .get_bucket_policy(&spec.bucket, budget.of(&deadline))
                 .await;
             Some(policy_evidence(ev, out))
+        }
+    };
+    // The default encryption, when readable: it names the KMS key a put needs.
+    let bucket_encryption = match planner.next(S3Op::GetBucketEncryption) {
+        Step::Skip(_) => None,
+        Step::Run { budget, .. } => {
+            let (ev, out) = client
+                .get_bucket_encryption(&spec.bucket, budget.of(&deadline))
+                .await;
+            Some(encryption_evidence(ev, out))
         }
     };
 
@@ -193,6 +205,7 @@ pub async fn probe_with<C: S3Calls>(
         bucket_policy,
         via_proxy: None,
         unsigned: None,
+        bucket_encryption,
     }
 }
 
@@ -241,6 +254,25 @@ fn policy_evidence(ev: OpEvidence, out: Option<Option<String>>) -> BucketPolicyE
     };
     BucketPolicyEvidence {
         policy,
+        error,
+        duration: ev.duration,
+        meta: ev.meta,
+    }
+}
+
+/// GetBucketEncryption: `ServerSideEncryptionConfigurationNotFoundError` means "none"; any
+/// other failure (a denial: no `s3:GetEncryptionConfiguration`) is reported.
+fn encryption_evidence(ev: OpEvidence, out: Option<EncryptionOut>) -> BucketEncryptionEvidence {
+    let none = "ServerSideEncryptionConfigurationNotFoundError";
+    let error = match (&out, ev.error()) {
+        (None, Some(e)) if e.code.service() != Some(none) => Some(e.clone()),
+        _ => None,
+    };
+    let out = out.unwrap_or_default();
+    BucketEncryptionEvidence {
+        algorithm: out.algorithm,
+        kms_key_id: out.kms_key_id,
+        bucket_key_enabled: out.bucket_key_enabled,
         error,
         duration: ev.duration,
         meta: ev.meta,
@@ -338,6 +370,7 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         bucket_policy: None,
         via_proxy: None,
         unsigned: None,
+        bucket_encryption: None,
     }
 }
 

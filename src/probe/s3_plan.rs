@@ -3,7 +3,8 @@
 //! recorded into it, `--read-only`, `--key`, whether the put wrote) and does no I/O.
 //!
 //! The order is fixed ([`S3Op::CHECKED`]): head_bucket, list, put, get, delete; then the
-//! bucket policy is read unless S3 was unreachable or the bucket is missing.
+//! bucket policy and then the bucket's default encryption are read unless S3 was unreachable or
+//! the bucket is missing (both evidence, not checks; each at most [`POLICY_CAP`]).
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::evidence::{OpEvidence, S3Op, SkipReason};
 /// Time kept back so that an object this run wrote can always be deleted.
 pub const CLEANUP_RESERVE: Duration = Duration::from_millis(1500);
 
-/// Longest time reading the bucket policy may take.
+/// Longest time reading the bucket policy (or the default encryption) may take.
 pub const POLICY_CAP: Duration = Duration::from_secs(3);
 
 /// How much of the run deadline a call may use.
@@ -55,6 +56,8 @@ pub enum Call {
     },
     /// Reading the bucket policy (evidence, not a check).
     GetBucketPolicy,
+    /// Reading the bucket's default encryption (evidence, not a check).
+    GetBucketEncryption,
 }
 
 /// What to do for one operation.
@@ -104,7 +107,8 @@ impl Planner {
     }
 
     /// The step for `op`: one of [`S3Op::CHECKED`] in order, then [`S3Op::GetBucketPolicy`]
-    /// (whose skip means "not read": the evidence has no policy then).
+    /// and [`S3Op::GetBucketEncryption`] (whose skip means "not read": the evidence has no
+    /// policy, or no encryption, then).
     pub fn next(&self, op: S3Op) -> Step {
         let stopped = || self.stop.clone().map(Step::Skip);
         match op {
@@ -136,6 +140,10 @@ impl Planner {
             S3Op::GetBucketPolicy => match &self.policy_skip {
                 Some(r) => Step::Skip(r.clone()),
                 None => run(Call::GetBucketPolicy, Budget::PolicyCap),
+            },
+            S3Op::GetBucketEncryption => match &self.policy_skip {
+                Some(r) => Step::Skip(r.clone()),
+                None => run(Call::GetBucketEncryption, Budget::PolicyCap),
             },
         }
     }

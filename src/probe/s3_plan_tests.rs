@@ -57,6 +57,7 @@ fn plan_all(
         steps.push(step);
     }
     steps.push(p.next(S3Op::GetBucketPolicy));
+    steps.push(p.next(S3Op::GetBucketEncryption));
     steps
 }
 
@@ -68,6 +69,7 @@ fn all_ok(call: &Call) -> (OpEvidence, Option<Option<String>>) {
         Call::GetProbeObject | Call::GetUserKey => (ok(S3Op::Get), None),
         Call::Delete { .. } => (ok(S3Op::Delete), None),
         Call::GetBucketPolicy => (ok(S3Op::GetBucketPolicy), None),
+        Call::GetBucketEncryption => (ok(S3Op::GetBucketEncryption), None),
     }
 }
 
@@ -87,6 +89,7 @@ fn a_healthy_run_does_every_step_keeping_the_cleanup_slice() {
                 Budget::Remaining
             ),
             runs(Call::GetBucketPolicy, Budget::PolicyCap),
+            runs(Call::GetBucketEncryption, Budget::PolicyCap),
         ]
     );
 }
@@ -171,6 +174,7 @@ fn a_denied_head_still_lists_puts_and_reads_the_policy() {
     assert_eq!(steps[1], runs(Call::List, Budget::Remaining));
     assert_eq!(steps[2], runs(Call::Put, Budget::ReservingCleanup));
     assert_eq!(steps[5], runs(Call::GetBucketPolicy, Budget::PolicyCap));
+    assert_eq!(steps[6], runs(Call::GetBucketEncryption, Budget::PolicyCap));
 }
 
 #[test]

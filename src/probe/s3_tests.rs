@@ -11,7 +11,7 @@ use crate::aws::s3::deadline_passed;
 use crate::evidence::OpDetail;
 
 /// Scripted S3: every call succeeds unless `fail` names it ("head", "list", "put", "get",
-/// "delete_version", "delete", "policy"); the calls made are logged.
+/// "delete_version", "delete", "policy", "encryption"); the calls made are logged.
 #[derive(Clone, Default)]
 struct Fake {
     fail: HashMap<&'static str, ErrorInfo>,
@@ -146,6 +146,19 @@ impl S3Calls for Fake {
             self.policy.clone()
         })
     }
+
+    async fn get_bucket_encryption(
+        &self,
+        _: &str,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<crate::aws::s3::EncryptionOut>) {
+        let ev = self.answer("encryption", S3Op::GetBucketEncryption, budget);
+        pair(ev, || crate::aws::s3::EncryptionOut {
+            algorithm: Some("aws:kms".into()),
+            kms_key_id: Some("arn:aws:kms:us-east-1:111122223333:key/k1".into()),
+            bucket_key_enabled: Some(true),
+        })
+    }
 }
 
 fn spec(read_only: bool, user_key: Option<&str>) -> TargetSpec {
@@ -213,7 +226,21 @@ async fn a_healthy_probe_writes_verifies_and_deletes_its_exact_version() {
         t.bucket_policy.as_ref().unwrap().policy.as_deref(),
         Some("{}")
     );
-    let calls = ["head", "list", "put", "get", "delete_version", "policy"];
+    let enc = t.bucket_encryption.as_ref().unwrap();
+    assert!(enc.is_kms() && enc.error.is_none());
+    assert_eq!(
+        enc.kms_key_id.as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k1")
+    );
+    let calls = [
+        "head",
+        "list",
+        "put",
+        "get",
+        "delete_version",
+        "policy",
+        "encryption",
+    ];
     assert_eq!(f.calls(), calls.map(|c| format!("{c}@us-east-1")));
 }
 
@@ -227,7 +254,7 @@ async fn a_denied_head_still_lists() {
     ));
     assert_eq!(*outcome(&t, S3Op::List), OpOutcome::Ok);
     assert!(t.bucket_policy.is_some());
-    assert_eq!(f.calls().len(), 3, "{:?}", f.calls());
+    assert_eq!(f.calls().len(), 4, "{:?}", f.calls());
 }
 
 #[tokio::test]
@@ -291,7 +318,12 @@ async fn the_bucket_region_is_followed() {
     assert_eq!(head.detail.bucket_region.as_deref(), Some("eu-west-1"));
     assert_eq!(
         f.calls(),
-        ["head@us-east-1", "list@eu-west-1", "policy@eu-west-1"]
+        [
+            "head@us-east-1",
+            "list@eu-west-1",
+            "policy@eu-west-1",
+            "encryption@eu-west-1"
+        ]
     );
 }
 
@@ -306,7 +338,7 @@ async fn unreachable_s3_stops_after_head_without_a_policy() {
     for op in &t.ops[1..] {
         assert_eq!(op.outcome, OpOutcome::Skipped(after.clone()));
     }
-    assert!(t.bucket_policy.is_none());
+    assert!(t.bucket_policy.is_none() && t.bucket_encryption.is_none());
     assert_eq!(f.calls(), ["head@us-east-1"]);
 }
 
@@ -346,6 +378,19 @@ async fn no_bucket_policy_is_no_error() {
     let f = fake().failing("policy", http("AccessDenied", 403));
     let t = probe(&f, spec(true, None)).await;
     assert!(t.bucket_policy.unwrap().error.is_some());
+}
+
+#[tokio::test]
+async fn no_default_encryption_is_no_error_and_a_denial_is_evidence() {
+    let none = http("ServerSideEncryptionConfigurationNotFoundError", 404);
+    let t = probe(&fake().failing("encryption", none), spec(true, None)).await;
+    let e = t.bucket_encryption.unwrap();
+    assert_eq!((e.algorithm, e.error), (None, None));
+    let f = fake().failing("encryption", http("AccessDenied", 403));
+    let t = probe(&f, spec(true, None)).await;
+    let e = t.bucket_encryption.unwrap();
+    assert_eq!(e.error.unwrap().http_status, Some(403));
+    assert_eq!(e.algorithm, None);
 }
 
 #[tokio::test]

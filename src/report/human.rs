@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::diagnose::path::{PathVerdict, Verdict};
 use crate::diagnose::{CheckName, Severity, Status};
 use crate::evidence::ContextSource;
-use crate::report::model::{Check, NetworkReport, Report};
+use crate::report::model::{Check, EncryptionReport, NetworkReport, Report};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -287,6 +287,33 @@ fn summary(c: &Check) -> String {
     parts.join(" · ")
 }
 
+/// `encryption: SSE-KMS arn:aws:kms:…:key/… (bucket key)`, or why it is unknown.
+fn encryption_line(e: &EncryptionReport) -> String {
+    let what = match (e.algorithm.as_deref(), &e.error) {
+        (_, Some(err)) => format!("unknown ({}: GetBucketEncryption)", err.code),
+        (None, None) => "none configured".to_string(),
+        (Some("AES256"), _) => "SSE-S3".to_string(),
+        (Some(a), _) => {
+            let kind = if a == "aws:kms:dsse" {
+                "DSSE-KMS"
+            } else {
+                "SSE-KMS"
+            };
+            let key = e
+                .kms_key_id
+                .as_deref()
+                .unwrap_or("aws/s3 (AWS managed key)");
+            format!("{kind} {key}")
+        }
+    };
+    let bk = if e.bucket_key_enabled == Some(true) {
+        " (bucket key)"
+    } else {
+        ""
+    };
+    format!("encryption: {what}{bk}")
+}
+
 fn check_line<W: Write>(w: &mut W, st: Style, c: &Check) -> io::Result<()> {
     let time = if c.status == Status::Skip {
         "-".to_string()
@@ -386,6 +413,9 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
             st.bold(&format!("bucket {}", t.bucket))
         )?;
         writeln!(w, "  {}", path_line(&t.path, r.network.as_ref(), st))?;
+        if let Some(e) = &t.bucket_encryption {
+            writeln!(w, "  {}", encryption_line(e))?;
+        }
         for c in &t.checks {
             check_line(&mut w, st, c)?;
         }

@@ -75,6 +75,23 @@ pub struct TargetReport {
     /// `dns`, the five S3 operations, then `route`, `endpoint_policy`, `bucket_policy`.
     pub checks: Vec<Check>,
     pub findings: Vec<Finding>,
+    /// The bucket's default encryption (GetBucketEncryption); absent when it was not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_encryption: Option<EncryptionReport>,
+}
+
+/// A bucket's default encryption as GetBucketEncryption told it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EncryptionReport {
+    /// `AES256` (SSE-S3), `aws:kms` (SSE-KMS), `aws:kms:dsse`; null: none configured (or
+    /// unknown, with `error`).
+    pub algorithm: Option<String>,
+    /// The KMS key as configured (null with `aws:kms`: the AWS managed key `aws/s3`).
+    pub kms_key_id: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+    /// Why it could not be read (e.g. `AccessDenied`: no `s3:GetEncryptionConfiguration`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
 }
 
 /// The network as the EC2 API described it (absent off EC2 or without credentials).
@@ -394,6 +411,12 @@ impl Report {
                 ok: td.ok,
                 checks: td.checks.iter().map(|v| target_check(t, td, v)).collect(),
                 findings: td.findings.clone(),
+                bucket_encryption: t.bucket_encryption.as_ref().map(|e| EncryptionReport {
+                    algorithm: e.algorithm.clone(),
+                    kms_key_id: e.kms_key_id.clone(),
+                    bucket_key_enabled: e.bucket_key_enabled,
+                    error: e.error.clone(),
+                }),
             })
             .collect();
         let findings = dx.all_findings().cloned().collect();

@@ -279,6 +279,20 @@ impl SimVpc {
         );
     }
 
+    /// Put S3's fault-injecting front (`tests/emulators/s3_front.py`) in the instance's path to
+    /// S3 with these rules (`{"rules": [...]}`), or replace its rules; `{"rules": []}` forwards
+    /// everything untouched.
+    pub fn s3_front(&self, rules: Value) {
+        let f = self.dir.path().join("s3front-new.json");
+        std::fs::write(&f, rules.to_string()).unwrap();
+        let out = run_script(&["s3front", &self.name, self.dir(), f.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "vpc.sh s3front: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The proxy's CONNECT lines so far.
     pub fn proxy_log(&self) -> Vec<String> {
         std::fs::read_to_string(self.var("PROXY_LOG"))
@@ -302,6 +316,15 @@ impl SimVpc {
             "vpc.sh resolv: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Every request the S3 front saw, in order (one JSON object each).
+    pub fn s3_front_log(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.var("S3_FRONT_LOG"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line of s3front.log"))
+            .collect()
     }
 
     /// Run `vpce-probe ARGS…` on the simulated instance: real names, HTTPS, IMDS credentials.

@@ -33,6 +33,14 @@
 #   vpc.sh resolv NAME [DIR] VALUE      rewrite DIR/resolv.conf (what `exec` mounts): VALUE = IPv4[,IPv4…]
 #                                       (nameserver lines; an address nothing serves never answers:
 #                                       the aws netns does not forward) | default (the VPC DNS)
+#   vpc.sh s3front NAME [DIR] RULES|off put S3's fault-injecting front (tests/emulators/s3_front.py)
+#                                       in the path: RULES (JSON, see the front's docstring) is
+#                                       copied to DIR/s3front.rules.json, which the front rereads
+#                                       on change; the first call starts it (the sim's TLS cert)
+#                                       and sends the instance's HTTPS to S3 (S3_IP:443) to it
+#                                       (nft DNAT in the aws netns; it forwards to moto). Every
+#                                       request it saw is a JSON line in DIR/s3front.log.
+#                                       `off`: stop it and remove the DNAT
 #   vpc.sh down   NAME [DIR]            kill everything started inside the sim, delete the
 #                                       namespaces and veths; idempotent, also after a partial `up`
 #   vpc.sh status NAME                  print DIR/env of a running sim
@@ -72,7 +80,14 @@
 #   quoting; DIR must not contain whitespace or quotes): NAME NS_INSTANCE NS_AWS IF_INSTANCE
 #   INSTANCE_IP ROUTER_IP DNS_IP S3_IP S3_EU_IP EC2_IP STS_IP ENDPOINT_IP VPCE_S3_HOST ADMIN_IP
 #   ADMIN_URL CA_BUNDLE RESOLV_CONF MOTO_LOG DNS_LOG IMDS_URL IMDS_LOG PROXY_IP PROXY_URL PROXY_LOG
-#   SIM DIR.
+#   SIM DIR S3_FRONT_LOG.
+#
+# The S3 front keeps S3's real name and address: moto holds 0.0.0.0:443 in the aws netns (so no
+# other process can bind :443 there, and restarting moto would lose its state), so the front
+# listens on S3_IP:8443 and an nft table `s3front` in the aws netns DNATs what arrives from the
+# instance's veth for S3_IP:443 to it. The probe still connects to 52.216.0.10:443 (its report's
+# peer); DIR/s3front.log proves the front saw each request. The front's own connections to moto
+# and the admin way in (ADMIN_URL) do not arrive on that veth: they never pass through it.
 #
 # Environment: VPCE_PROBE_VENV (default: the repo's .venv), VPC_SIM_IMDS=0 (no IMDS emulator).
 # An IMDS config (imds.py --config JSON) placed at DIR/instance.json before `up` is used.
@@ -111,6 +126,7 @@ STS_IP=54.239.28.86
 LOGS_IP=54.239.28.87
 CW_IP=54.239.28.88
 ENDPOINT_IP=10.0.2.50
+S3_FRONT_PORT=8443
 VPCE_ID=vpce-0a1b2c3d4e5f60718-abcdefgh
 VPCE_S3_HOST="$VPCE_ID.s3.us-east-1.vpce.amazonaws.com"
 SERVFAIL_PORT=5998
@@ -456,6 +472,7 @@ PROXY_URL=http://$PROXY_IP:$PROXY_PORT
 PROXY_LOG=$D/proxy.log
 SIM=$SELF
 DIR=$D
+S3_FRONT_LOG=$D/s3front.log
 EOF
 
   [ "${VPC_SIM_IMDS:-1}" = 0 ] || wait_imds
@@ -488,7 +505,7 @@ cmd_down() {
     fi
   done
   # and our recorded pids if they still sit in a namespace of ours (netns name already gone)
-  for f in moto dnsmasq imds servfail proxy; do
+  for f in moto dnsmasq imds servfail proxy s3front; do
     if p="$(live_pid "$f" "$NS_A")"; then pids+=("$p"); fi
   done
   # SIGKILL: nothing in the sim keeps state worth flushing, and moto needs ~0.4-1 s to exit on TERM
@@ -641,6 +658,51 @@ cmd_resolv() {
   esac
 }
 
+cmd_s3front() {
+  check_name "${1:-}"; shift
+  local d=""
+  [ $# -eq 2 ] && { d="$1"; shift; }
+  [ $# -eq 1 ] || usage
+  local rules="$1" p
+  resolve_dir "$d"
+  [ -f "$D/dns.records" ] || die "$D/dns.records missing: is sim '$N' up with this DIR?"
+  if [ "$rules" = off ]; then
+    in_a nft delete table ip s3front 2>/dev/null || true
+    if p="$(live_pid s3front "$NS_A")"; then kill_pids "$p"; fi
+    rm -f "$D/s3front.pid"
+    return 0
+  fi
+  [ -f "$rules" ] || die "no rules file '$rules'"
+  "$VENV/bin/python" -c 'import json, sys; json.load(open(sys.argv[1]))' "$rules" \
+    || die "rules file '$rules' is not JSON"
+  # atomic: the front rereads the file when it changes and must never see half of it
+  cp "$rules" "$D/s3front.rules.json.new"
+  mv "$D/s3front.rules.json.new" "$D/s3front.rules.json"
+  live_pid s3front "$NS_A" >/dev/null && return 0
+  command -v nft >/dev/null 2>&1 || die "'nft' not found: run scripts/setup.sh (nftables)"
+  : >"$D/s3front.out"; touch "$D/s3front.log"
+  ip netns exec "$NS_A" "$VENV/bin/python" "$REPO/tests/emulators/s3_front.py" \
+    --listen "$S3_IP:$S3_FRONT_PORT" --cert "$D/server.pem" --key "$D/server.key" \
+    --upstream "$S3_IP:443" --ca "$D/ca.pem" --rules "$D/s3front.rules.json" --log "$D/s3front.log" \
+    </dev/null >>"$D/s3front.out" 2>&1 &
+  echo $! >"$D/s3front.pid"
+  local i
+  for i in $(seq 1 200); do
+    grep -q '^READY' "$D/s3front.out" 2>/dev/null && break
+    running "$(cat "$D/s3front.pid")" || die "the S3 front died: $(tail -n 5 "$D/s3front.out")"
+    sleep 0.02
+  done
+  grep -q '^READY' "$D/s3front.out" || die "the S3 front did not start in 4 s: $(tail -n 5 "$D/s3front.out")"
+  in_a nft -f - <<NFT || die "nft: cannot DNAT S3 to the front"
+table ip s3front {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "$IF_A" ip daddr $S3_IP tcp dport 443 dnat to $S3_IP:$S3_FRONT_PORT
+  }
+}
+NFT
+}
+
 cmd_status() {
   check_name "${1:-}"
   resolve_dir "${2:-}"
@@ -659,6 +721,7 @@ case "${1:-}" in
   proxy) shift; cmd_proxy "$@" ;;
   resolv) shift; cmd_resolv "$@" ;;
   status) shift; cmd_status "$@" ;;
+  s3front) shift; cmd_s3front "$@" ;;
   -h|--help|help|"") usage ;;
-  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, proxy, resolv, down, status)" ;;
+  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, proxy, resolv, s3front, down, status)" ;;
 esac

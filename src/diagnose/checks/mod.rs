@@ -2,6 +2,7 @@
 //! analysis shares, [`crate::diagnose::inputs`]) and returns its verdict and findings.
 
 pub mod bucket_policy;
+pub mod clock;
 pub mod credentials;
 pub mod dns;
 pub mod endpoint_policy;

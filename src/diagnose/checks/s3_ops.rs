@@ -4,7 +4,7 @@
 use super::Judged;
 use crate::diagnose::attribution::{DenialCause, caller};
 use crate::diagnose::check_name::CheckName;
-use crate::diagnose::fault::{Fault, fault};
+use crate::diagnose::fault::{Fault, fault, op_fault};
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::model::{CheckVerdict, Finding, Severity, Status};
 use crate::evidence::{
@@ -63,7 +63,23 @@ fn failed(
     name: CheckName,
     cause: Option<&DenialCause>,
 ) -> Judged {
-    let f = fault(e);
+    // the fault, and the error that names it (another request's, for a HEAD's bare answer)
+    let (f, named) = op_fault(t, op).unwrap_or((fault(e), e));
+    // A request refused for the clock: the run-wide `clock` check raises the finding.
+    if matches!(
+        f,
+        Fault::ClockSkew
+            | Fault::AccessDenied
+            | Fault::CredentialsRejected
+            | Fault::CredentialsExpired
+    ) && super::clock::blames(&op.meta, e)
+    {
+        return Judged::quiet(CheckVerdict::with(
+            name,
+            Status::Fail,
+            super::clock::op_hint(&op.meta),
+        ));
+    }
     let status = if f == Fault::KeyExists {
         Status::Warn
     } else {
@@ -95,13 +111,13 @@ fn failed(
             ],
         ),
         Fault::CredentialsRejected => FindingCode::CredentialsRejected.finding(
-            format!("S3 rejected the credentials: {}", e.code),
-            &[("provider", provider), ("code", e.code.as_str())],
+            format!("S3 rejected the credentials: {}", named.code),
+            &[("provider", provider), ("code", named.code.as_str())],
         ),
         Fault::CredentialsExpired => FindingCode::CredentialsExpired.finding(
             format!(
                 "S3 says the credentials from {provider} expired ({}: {})",
-                e.code, e.message
+                named.code, named.message
             ),
             &[("advice", &super::credentials::expired_advice(provider))],
         ),
@@ -152,7 +168,7 @@ fn failed(
             format!("{check} did not run before the deadline"),
             &[("check", check)],
         ),
-        Fault::AccessDenied | Fault::Other => FindingCode::S3Error.finding(
+        Fault::AccessDenied | Fault::ClockSkew | Fault::Other => FindingCode::S3Error.finding(
             format!("{check}: {}: {}", e.code, e.message),
             &[("code", e.code.as_str()), ("message", &e.message)],
         ),

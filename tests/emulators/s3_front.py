@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""A fault-injecting front for S3 (stdlib only): it sits where S3 is, forwards every request to
+moto, and, per rules it loads from a JSON file, answers some of them the way real S3 would fail
+instead -- S3's wire format, which moto does not send (moto answers a denial with a bare 403 and
+checks no clock).
+
+Rules (``--rules FILE``, reloaded whenever the file changes: write it to a temporary name and
+rename it over FILE) are a JSON object ``{"rules": [RULE, ...]}``; each RULE is::
+
+    {"match": {...}, "fault": {"kind": KIND, ...}, "times": N}
+
+``match`` (every key optional, all must hold): ``method`` ("PUT"), ``op`` (the S3 operation, as
+the API names it: "PutObject", "HeadBucket", "GetBucketPolicy", "GetBucketEncryption", ...; see
+``s3_operation``), ``bucket``, ``key`` (an fnmatch pattern), ``query`` (a query parameter that
+must be present, e.g. "encryption"). ``times``: how many matching requests the rule applies to
+(absent: all), so "503 SlowDown twice, then success" is two rules' worth of data, not code.
+
+Fault kinds (``FAULTS``; add one by writing a function and registering it):
+
+* ``error``: answer ``status`` with S3's XML error body (``code``, ``message``, and ``extra``
+  elements in order, e.g. RequestTime/ServerTime), the headers S3 sends (x-amz-request-id,
+  x-amz-id-2, Date, Content-Type: application/xml, Server: AmazonS3) and no body for HEAD;
+  nothing reaches moto.
+* ``clock``: the front's clock is ``skew_seconds`` off the real one: every answer's ``Date`` says
+  so, and (``enforce``, default true, as S3 does) a request whose ``x-amz-date`` is more than 15
+  minutes from that clock is refused with ``RequestTimeTooSkewed`` (403, RequestTime, ServerTime,
+  MaxAllowedSkewMilliseconds 900000). Requests within the window are forwarded.
+
+The first matching rule with a fault that answers wins; ``clock`` rules also set the clock of the
+answers of later rules and of forwarded requests.
+
+Every request is logged, one JSON object per line (``--log FILE``): time, client, method, host,
+path, query, op, bucket, key, x_amz_date, rule (index or null), fault, status.
+
+Prints ``READY <host>:<port>`` on stdout once listening.
+"""
+
+import argparse
+import base64
+import email.utils
+import fnmatch
+import http.client
+import json
+import os
+import secrets
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_SKEW_S = 900
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+              "proxy-connection", "content-length", "date", "server"}
+
+# S3 operations by (method, has key, query parameter); the first matching entry wins.
+OPS = [
+    ("HEAD", False, None, "HeadBucket"),
+    ("HEAD", True, None, "HeadObject"),
+    ("GET", False, "policy", "GetBucketPolicy"),
+    ("GET", False, "encryption", "GetBucketEncryption"),
+    ("GET", False, "location", "GetBucketLocation"),
+    ("GET", False, "versioning", "GetBucketVersioning"),
+    ("GET", False, "list-type", "ListObjectsV2"),
+    ("GET", False, None, "ListObjects"),
+    ("GET", True, None, "GetObject"),
+    ("PUT", False, "policy", "PutBucketPolicy"),
+    ("PUT", False, "encryption", "PutBucketEncryption"),
+    ("PUT", False, None, "CreateBucket"),
+    ("PUT", True, None, "PutObject"),
+    ("DELETE", False, "policy", "DeleteBucketPolicy"),
+    ("DELETE", False, None, "DeleteBucket"),
+    ("DELETE", True, None, "DeleteObject"),
+    ("POST", False, "delete", "DeleteObjects"),
+]
+
+
+def s3_operation(method, bucket, key, query):
+    """The S3 API operation of a request (None when it is not S3's or unknown)."""
+    if not bucket:
+        return "ListBuckets" if method == "GET" else None
+    for m, has_key, param, op in OPS:
+        if m == method and has_key == bool(key) and (param is None or param in query):
+            return op
+    return None
+
+
+def bucket_and_key(host, path):
+    """Virtual-hosted (``b.s3.<region>.amazonaws.com``) or path-style addressing."""
+    host = host.split(":")[0].lower()
+    parts = urllib.parse.unquote(path).lstrip("/").split("/", 1)
+    for suffix in (".s3.amazonaws.com",):
+        if host.endswith(suffix):
+            return host[: -len(suffix)], "/".join(p for p in parts if p) or None
+    if ".s3." in host and not host.startswith("s3."):
+        bucket = host.split(".s3.", 1)[0]
+        return bucket, "/".join(p for p in parts if p) or None
+    bucket = parts[0] or None
+    key = parts[1] if len(parts) > 1 and parts[1] else None
+    return bucket, key
+
+
+def request_id():
+    return secrets.token_hex(8).upper()
+
+
+def host_id():
+    return base64.b64encode(secrets.token_bytes(57)).decode()
+
+
+def http_date(ts):
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def error_xml(code, message, extra, rid, hid):
+    esc = lambda s: (str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    inner = f"<Code>{esc(code)}</Code><Message>{esc(message)}</Message>"
+    for k, v in extra:
+        inner += f"<{k}>{esc(v)}</{k}>"
+    inner += f"<RequestId>{rid}</RequestId><HostId>{hid}</HostId>"
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}</Error>'.encode()
+
+
+class Answer:
+    """What the front sends instead of forwarding."""
+
+    def __init__(self, status, code, message, extra=()):
+        self.status, self.code, self.message, self.extra = status, code, message, list(extra)
+
+
+# --- fault kinds: fn(rule's fault dict, request dict, front clock) -> Answer | None ------------
+
+def fault_error(f, req, now):
+    extra = list((f.get("extra") or {}).items())
+    return Answer(int(f.get("status", 403)), f.get("code", "AccessDenied"),
+                  f.get("message", "Access Denied"), extra)
+
+
+def fault_clock(f, req, now):
+    if not f.get("enforce", True):
+        return None
+    sent = req.get("x_amz_date")
+    if not sent:
+        return None
+    try:
+        t = datetime.strptime(sent, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+    if abs(t - now) <= MAX_SKEW_S:
+        return None
+    server = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Answer(403, "RequestTimeTooSkewed",
+                  "The difference between the request time and the current time is too large.",
+                  [("RequestTime", sent), ("ServerTime", server),
+                   ("MaxAllowedSkewMilliseconds", MAX_SKEW_S * 1000)])
+
+
+FAULTS = {"error": fault_error, "clock": fault_clock}
+
+
+class Rules:
+    """The rules file, reloaded when it changes; counts each rule's uses for ``times``."""
+
+    def __init__(self, path):
+        self.path, self.stamp, self.rules, self.used = path, None, [], []
+        self.lock = threading.Lock()
+
+    def current(self):
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self.stamp:
+            rules = []
+            if stamp is not None:
+                with open(self.path) as f:
+                    rules = json.load(f).get("rules", [])
+                for r in rules:
+                    kind = r.get("fault", {}).get("kind")
+                    if kind not in FAULTS:
+                        raise ValueError(f"unknown fault kind {kind!r} (known: {sorted(FAULTS)})")
+            self.stamp, self.rules, self.used = stamp, rules, [0] * len(rules)
+        return self.rules
+
+    @staticmethod
+    def matches(m, req):
+        if "method" in m and m["method"].upper() != req["method"]:
+            return False
+        if "op" in m and m["op"] != req["op"]:
+            return False
+        if "bucket" in m and m["bucket"] != req["bucket"]:
+            return False
+        if "key" in m and not fnmatch.fnmatchcase(req["key"] or "", m["key"]):
+            return False
+        if "query" in m and m["query"] not in req["query"]:
+            return False
+        return True
+
+    def decide(self, req):
+        """(front clock, Answer or None, rule index or None, fault kind or None)."""
+        with self.lock:
+            rules = self.current()
+            skew = 0.0
+            for i, r in enumerate(rules):
+                if not self.matches(r.get("match", {}), req):
+                    continue
+                if r.get("times") is not None and self.used[i] >= int(r["times"]):
+                    continue
+                f = r["fault"]
+                if f["kind"] == "clock":
+                    skew = float(f.get("skew_seconds", 0))
+                ans = FAULTS[f["kind"]](f, req, time.time() + skew)
+                if f["kind"] == "clock" and ans is None:
+                    continue
+                self.used[i] += 1
+                return time.time() + skew, ans, i, f["kind"]
+            return time.time() + skew, None, None, None
+
+
+class Front(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AmazonS3"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # the JSON log replaces the default one
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def handle_any(self):
+        cfg = self.server.cfg
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        host = self.headers.get("Host", "")
+        bucket, key = bucket_and_key(host, url.path)
+        req = {
+            "time": time.time(), "client": self.client_address[0], "method": self.command,
+            "host": host, "path": url.path, "query": sorted(query), "bucket": bucket, "key": key,
+            "x_amz_date": self.headers.get("x-amz-date"),
+        }
+        req["op"] = s3_operation(self.command, bucket, key, query)
+        body = self.read_body()
+        try:
+            now, ans, rule, kind = cfg.rules.decide(req)
+        except Exception as e:  # a broken rules file: say so loudly, answer 500
+            now, ans, rule, kind = time.time(), Answer(500, "InternalError", f"s3_front: {e}"), None, "broken-rules"
+            print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
+        if ans is not None:
+            status = self.answer(ans, now)
+        else:
+            status = self.forward(body, now)
+        req.update(rule=rule, fault=kind, status=status)
+        cfg.log(req)
+
+    def start(self, status):
+        """The status line and S3's Server header (no Date: the caller sends the front's)."""
+        self.log_request(status)
+        self.send_response_only(status)
+        self.send_header("Server", "AmazonS3")
+
+    def answer(self, ans, now):
+        rid, hid = request_id(), host_id()
+        payload = b"" if self.command == "HEAD" else error_xml(ans.code, ans.message, ans.extra, rid, hid)
+        self.start(ans.status)
+        self.send_header("x-amz-request-id", rid)
+        self.send_header("x-amz-id-2", hid)
+        self.send_header("Date", http_date(now))
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+        return ans.status
+
+    def forward(self, body, now):
+        cfg = self.server.cfg
+        conn = http.client.HTTPSConnection(cfg.upstream_host, cfg.upstream_port,
+                                           context=cfg.upstream_tls, timeout=30)
+        try:
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("connection", "keep-alive", "transfer-encoding",
+                                            "content-length", "expect")}
+            headers["Content-Length"] = str(len(body))
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.start(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP_BY_HOP:
+                    self.send_header(k, v)
+            self.send_header("Date", http_date(now))
+            length = resp.getheader("Content-Length")
+            if self.command == "HEAD":
+                self.send_header("Content-Length", length or "0")
+            else:
+                self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD" and data:
+                self.wfile.write(data)
+            return resp.status
+        finally:
+            conn.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Config:
+    def __init__(self, args):
+        self.rules = Rules(args.rules)
+        self.rules.current()  # a broken file fails the start, loudly
+        host, _, port = args.upstream.rpartition(":")
+        self.upstream_host, self.upstream_port = host, int(port)
+        self.upstream_tls = ssl.create_default_context(cafile=args.ca)
+        self.upstream_tls.check_hostname = False  # moto is reached by address
+        self.log_path = args.log
+        self.log_lock = threading.Lock()
+
+    def log(self, entry):
+        with self.log_lock, open(self.log_path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--listen", required=True, help="HOST:PORT")
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--upstream", required=True, help="moto's HOST:PORT (HTTPS)")
+    p.add_argument("--ca", required=True, help="the CA that signed moto's certificate")
+    p.add_argument("--rules", required=True)
+    p.add_argument("--log", required=True)
+    args = p.parse_args()
+    cfg = Config(args)
+    host, _, port = args.listen.rpartition(":")
+    srv = ThreadingHTTPServer((host, int(port)), Front)
+    srv.daemon_threads = True
+    srv.cfg = cfg
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(args.cert, args.key)
+    # the handshake happens in the connection's thread, so a slow client blocks nobody
+    srv.socket = tls.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+    print(f"READY {host}:{port}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
