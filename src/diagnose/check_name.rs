@@ -18,6 +18,8 @@ crate::wire_enum! {
         Route => "route",
         EndpointPolicy => "endpoint_policy",
         BucketPolicy => "bucket_policy",
+        SecurityGroup => "security_group",
+        NetworkAcl => "network_acl",
     }
 }
 
@@ -101,6 +103,14 @@ impl CheckName {
             CheckName::BucketPolicy => (
                 "the bucket policy (`s3:GetBucketPolicy`), evaluated the same way",
                 "it explicitly denies a request, or requires an endpoint/VPC the path does not provide (skipped when it cannot be read, unless S3's denial lets the cause be inferred)",
+            ),
+            CheckName::SecurityGroup => (
+                "the egress rules of the instance's security groups (`DescribeSecurityGroups`), for TCP to the S3 address and port used",
+                "no rule allows it (skipped when the groups cannot be described)",
+            ),
+            CheckName::NetworkAcl => (
+                "the subnet's network ACL (`DescribeNetworkAcls`), stateless: outbound to S3, inbound to the ephemeral ports",
+                "a rule (or the final `*`) denies either direction (skipped when the ACL cannot be described)",
             ),
         }
     }

@@ -31,6 +31,8 @@ crate::wire_enum! {
         /// An AWS Organizations policy (SCP or RCP).
         OrganizationPolicy => "organization_policy",
         Kms => "kms",
+        SecurityGroup => "security_group",
+        NetworkAcl => "network_acl",
     }
 }
 
@@ -75,6 +77,8 @@ crate::wire_enum! {
         PermissionsBoundaryDenies => "permissions_boundary_denies",
         KmsDenies => "kms_denies",
         CredentialsExpired => "credentials_expired",
+        SecurityGroupBlocksS3 => "security_group_blocks_s3",
+        NetworkAclBlocksS3 => "network_acl_blocks_s3",
     }
 }
 
@@ -339,6 +343,18 @@ impl FindingCode {
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
                 "{advice}",
+            ),
+            SecurityGroupBlocksS3 => spec(
+                E,
+                C::SecurityGroup,
+                "no egress rule of the instance's security groups allows TCP to the S3 address and port used (a rule naming another group never matches S3): the connection is silently dropped",
+                "add an egress rule for TCP {port} to S3 ({address}) to {group}: {command}",
+            ),
+            NetworkAclBlocksS3 => spec(
+                E,
+                C::NetworkAcl,
+                "the subnet's network ACL denies TCP to the S3 address and port (outbound), or the answers to the instance's ephemeral ports (inbound: the classic missing 1024-65535 rule); first match by rule number, `*` denies",
+                "allow it in {acl}: {command}",
             ),
             SpoolDropped => spec(
                 W,

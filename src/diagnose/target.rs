@@ -3,7 +3,10 @@
 
 use crate::diagnose::attribution;
 use crate::diagnose::check_name::CheckName;
-use crate::diagnose::checks::{Judged, bucket_policy, dns, endpoint_policy, route, s3_ops};
+use crate::diagnose::checks::{
+    Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
+    security_group,
+};
 use crate::diagnose::expectations::{self, Access, Expectations};
 use crate::diagnose::inputs;
 use crate::diagnose::model::{Finding, Severity, Status, TargetDiagnosis};
@@ -18,6 +21,9 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
     let endpoint = endpoint_policy::judge(ev, t, &path, &requests);
     let mut bucket = bucket_policy::judge(ev, t, &path, &requests);
     let denials = attribution::attribute(ev, t, &path, &endpoint, &bucket);
+    let (sg, sg_detail) = security_group::judge(ev, t);
+    let (acl, acl_detail) = network_acl::judge(ev, t);
+    let firewalls = Firewalls::of(&[&sg, &acl]);
     if let Some(hint) = &denials.inferred_bucket_policy {
         bucket.judged.verdict.status = Status::Fail;
         bucket.judged.verdict.hint = Some(hint.clone());
@@ -26,12 +32,12 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         .ops
         .iter()
         .filter(|o| CheckName::of_op(o.op).is_some())
-        .map(|o| s3_ops::judge(ev, t, o, denials.causes.get(&o.op)))
+        .map(|o| s3_ops::judge(ev, t, o, denials.causes.get(&o.op), &firewalls))
         .collect();
 
     // Causes (the path analysis, the attribution) before symptoms (the failed requests).
     let mut findings: Vec<Finding> = Vec::new();
-    let path_checks = [&dns, &route, &endpoint.judged, &bucket.judged];
+    let path_checks = [&dns, &route, &endpoint.judged, &bucket.judged, &sg, &acl];
     let causes = path_checks
         .iter()
         .flat_map(|j| j.findings.iter())
@@ -52,6 +58,8 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         route.verdict.clone(),
         endpoint.judged.verdict.clone(),
         bucket.judged.verdict.clone(),
+        sg.verdict.clone(),
+        acl.verdict.clone(),
     ]);
 
     let attempted = t.ops.iter().filter(|o| o.attempted()).count();
@@ -87,6 +95,10 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         access,
         findings,
         ok,
+        check_details: vec![
+            (CheckName::SecurityGroup, sg_detail),
+            (CheckName::NetworkAcl, acl_detail),
+        ],
     }
 }
 

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
 pub use error::{ErrorCode, ErrorInfo, Phase};
 pub use network::{
-    EndpointEvidence, EndpointType, NetworkEvidence, PrefixListEvidence, PrefixListSource,
-    RouteEvidence, RouteTableEvidence,
+    EndpointEvidence, EndpointType, NetworkAclEntry, NetworkAclEvidence, NetworkEvidence,
+    PortRange, PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
+    SecurityGroupEvidence, SecurityGroupRule,
 };
 pub use s3::{
     BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason,

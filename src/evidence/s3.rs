@@ -237,6 +237,9 @@ pub struct TargetEvidence {
     pub dns: Option<DnsEvidence>,
     #[serde(default)]
     pub bucket_policy: Option<BucketPolicyEvidence>,
+    /// The port of the endpoint override (`AWS_ENDPOINT_URL(_S3)`), when its URL names one.
+    #[serde(default)]
+    pub endpoint_port: Option<u16>,
 }
 
 impl TargetEvidence {

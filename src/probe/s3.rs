@@ -191,6 +191,9 @@ pub async fn probe_with<C: S3Calls>(
         ops,
         dns,
         bucket_policy,
+        endpoint_port: dns::s3_endpoint_override()
+            .as_deref()
+            .and_then(dns::url_port),
     }
 }
 
@@ -334,6 +337,7 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         ops,
         dns: None,
         bucket_policy: None,
+        endpoint_port: None,
     }
 }
 
