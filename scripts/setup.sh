@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine: system packages
-# (dnsmasq, iproute2, file) and a Python venv with the pinned AWS emulator (moto[server]).
+# (dnsmasq, iproute2, nftables, file) and a Python venv with the pinned AWS emulator (moto[server]).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v rpm2cpio >/dev/null 2>&1 || need_apt+=(rpm)
 command -v cpio >/dev/null 2>&1 || need_apt+=(cpio)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# the simulated VPC enforces security groups and network ACLs with nftables
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
