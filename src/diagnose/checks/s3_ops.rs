@@ -72,10 +72,11 @@ fn failed(
             name,
             Status::Fail,
             format!(
-                "the connection to {} was silently dropped by the {}: {}",
+                "the connection to {} was silently dropped by the {}: {} (finding {} has the fix)",
                 peer(op),
                 blame.component.as_str().replace('_', " "),
-                blame.hint
+                blame.message,
+                blame.code
             ),
         ));
     }
