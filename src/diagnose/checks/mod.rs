@@ -58,6 +58,7 @@ impl Firewalls {
             f.blocking.extend(j.findings.iter().cloned());
             if j.verdict.status == crate::diagnose::model::Status::Skip
                 && let Some(h) = &j.verdict.hint
+                && !f.unchecked.contains(h)
             {
                 f.unchecked.push(h.clone());
             }
