@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo` on a simulated VPC (see scripts/demo.sh): healthy gateway path, JSON, then the
-# classic mistake — the endpoint's route missing from the subnet's route table.
+# `make demo` on a simulated VPC (see scripts/demo.sh): healthy gateway path, JSON, a security
+# group without the S3 rule and its one-line fix, then the classic mistake — the endpoint's route
+# missing from the subnet's route table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VPCE_PROBE_VENV:-.venv}"
@@ -32,13 +33,38 @@ vpce = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s
                                VpcEndpointType="Gateway", RouteTableIds=[rtb])["VpcEndpoint"]["VpcEndpointId"]
 pl = ec2.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name",
      "Values": ["com.amazonaws.us-east-1.s3"]}])["PrefixLists"][0]["PrefixListId"]
+sg = ec2.create_security_group(GroupName="demo-instance", Description="the demo instance",
+                               VpcId=vpc)["GroupId"]
 s3.create_bucket(Bucket="demo-data-bucket")
 json.dump({"role": "demo-probe-role", "instance_id": "i-0d3m0c0ffee000001", "vpc_id": vpc,
-           "subnet_id": subnet, "vpc_cidrs": ["10.0.0.0/16"], "local_ipv4": "10.0.1.10"},
+           "subnet_id": subnet, "vpc_cidrs": ["10.0.0.0/16"], "local_ipv4": "10.0.1.10",
+           "security_group_ids": [sg]},
           open(f"{d}/demo-instance.json", "w"))
-json.dump({"rtb": rtb, "pl": pl, "vpce": vpce}, open(f"{d}/demo-ids.json", "w"))
+json.dump({"rtb": rtb, "pl": pl, "vpce": vpce, "sg": sg}, open(f"{d}/demo-ids.json", "w"))
 PY
 tests/sim/vpc.sh imds "$name" "$dir" "$dir/demo-instance.json" >/dev/null
+# the sim enforces the instance's security group and the subnet's network ACL as moto holds them
+tests/sim/vpc.sh firewall "$name" "$dir"
+ec2py() {
+  "$VENV/bin/python" - "$ADMIN_URL" "$CA_BUNDLE" "$dir" "$@" <<'PY'
+import json, re, sys, boto3
+url, ca, d, what = sys.argv[1:5]
+ids = json.load(open(f"{d}/demo-ids.json"))
+ec2 = boto3.client("ec2", endpoint_url=url, verify=ca, region_name="us-east-1",
+                   aws_access_key_id="demo", aws_secret_access_key="demo")
+if what == "egress-without-s3":
+    ec2.revoke_security_group_egress(GroupId=ids["sg"], IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_egress(GroupId=ids["sg"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+         "IpRanges": [{"CidrIp": "54.239.28.0/24", "Description": "the EC2 API"}]}])
+else:  # the finding's `aws ec2 authorize-security-group-egress ...`, through moto
+    g = re.search(r"--group-id (\S+) .*FromPort=(\d+),ToPort=(\d+),PrefixListIds=\[\{PrefixListId=([\w-]+)", what)
+    ec2.authorize_security_group_egress(GroupId=g[1], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": int(g[2]), "ToPort": int(g[3]),
+         "PrefixListIds": [{"PrefixListId": g[4]}]}])
+PY
+}
 
 probe() {
   tests/sim/vpc.sh exec "$name" "$dir" -- env -i PATH="$PATH" HOME="$dir" \
@@ -50,6 +76,21 @@ probe check --bucket demo-data-bucket --color never || true
 echo
 echo "== vpce-probe check --bucket demo-data-bucket --output json"
 probe check --bucket demo-data-bucket --output json || true
+echo
+echo "== the instance's security group allows HTTPS only to the EC2 API: vpce-probe check --bucket demo-data-bucket --timeout 6 --connect-timeout 2"
+ec2py egress-without-s3
+tests/sim/vpc.sh firewall "$name" "$dir"
+set +e
+probe check --bucket demo-data-bucket --timeout 6 --connect-timeout 2 --color never | tee "$dir/sg.out"
+echo "exit code: ${PIPESTATUS[0]}"
+set -e
+fix="$(grep -o "aws ec2 authorize-security-group-egress --group-id [^']*'[^']*'" "$dir/sg.out" | head -n 1)"
+[ -n "$fix" ] || { echo "demo: no authorize-security-group-egress command in the finding" >&2; exit 1; }
+echo
+echo "== the fix, the finding's command, applied (through moto): $fix"
+ec2py "$fix"
+tests/sim/vpc.sh firewall "$name" "$dir"
+probe check --bucket demo-data-bucket --color never >/dev/null && echo "vpce-probe check --bucket demo-data-bucket: exit code 0"
 echo
 echo "== someone removes the endpoint's route from the subnet's route table; the bucket policy"
 echo "== admits only the endpoint: vpce-probe check --bucket demo-data-bucket --expect-path gateway_endpoint"

@@ -18,8 +18,8 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 command -v rpm2cpio >/dev/null 2>&1 || need_apt+=(rpm)
 command -v cpio >/dev/null 2>&1 || need_apt+=(cpio)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
-# the sim's S3 front: an nft DNAT in the aws netns (tests/sim/vpc.sh s3front)
-{ command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null 2>&1 || need_apt+=(nftables)
+# the simulated VPC: security groups and network ACLs, the container, the S3 front (nftables)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2

@@ -89,6 +89,8 @@ pub fn policy(input: &PolicyInput) -> Value {
                 "ec2:GetManagedPrefixListEntries",
                 "ec2:DescribeRouteTables",
                 "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeNetworkAcls",
             ],
             "Resource": "*",
         }));
@@ -193,7 +195,14 @@ mod tests {
                 Decision::ImplicitDeny,
             ),
             ("ec2:DescribeRouteTables", "*", Decision::Allow),
+            ("ec2:DescribeSecurityGroups", "*", Decision::Allow),
+            ("ec2:DescribeNetworkAcls", "*", Decision::Allow),
             ("ec2:CreateRoute", "*", Decision::ImplicitDeny),
+            (
+                "ec2:AuthorizeSecurityGroupEgress",
+                "*",
+                Decision::ImplicitDeny,
+            ),
         ] {
             assert_eq!(decide(&p, action, resource), want, "{action} {resource}");
         }

@@ -1023,6 +1023,16 @@ async fn the_printed_iam_policy_is_sufficient_and_minimal() {
         // GetBucketEncryption was allowed (moto's default: SSE-S3, or none)
         let enc = &r["targets"][0]["bucket_encryption"];
         assert!(enc.is_object() && enc["error"].is_null(), "{enc}");
+        // DescribeSecurityGroups and DescribeNetworkAcls were allowed too: moto may not know the
+        // emulator's group, subnet or VPC, but it did not refuse the calls
+        for part in ["security_groups_error", "network_acl_error"] {
+            let code = r["network"][part]["code"].as_str().unwrap_or("");
+            assert!(
+                !["AccessDenied", "UnauthorizedOperation"].contains(&code),
+                "{part}: {}",
+                r["network"][part]
+            );
+        }
         if want_ok {
             for name in ["s3_put", "s3_get", "s3_delete"] {
                 assert_eq!(check(&r, 0, name)["status"], "pass", "{name}: {statuses:?}");

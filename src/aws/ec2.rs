@@ -14,7 +14,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::{ResponseRecorder, classify_sdk_error};
 use crate::deadline::Deadline;
 use crate::evidence::{
-    ClockSample, EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, Phase, RouteEvidence,
+    ClockSample, EndpointEvidence, EndpointType, ErrorCode, ErrorInfo, NetworkAclEntry,
+    NetworkAclEvidence, Phase, RouteEvidence, SecurityGroupEvidence, SecurityGroupRule,
 };
 
 /// Longest time one EC2 call may take (the run deadline may cut it shorter).
@@ -34,6 +35,15 @@ pub enum RouteTableQuery<'a> {
 pub struct RouteTable {
     pub id: String,
     pub routes: Vec<RouteEvidence>,
+}
+
+/// Which network ACL to describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkAclQuery<'a> {
+    /// The ACL associated with this subnet.
+    Subnet(&'a str),
+    /// The default ACL of this VPC.
+    DefaultOf(&'a str),
 }
 
 /// The EC2 calls the network collector makes.
@@ -67,6 +77,18 @@ pub trait Ec2Calls: Send + Sync {
     fn clock(&self) -> Option<ClockSample> {
         None
     }
+
+    /// DescribeSecurityGroups: the groups `ids`, with their egress rules.
+    fn security_groups(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<SecurityGroupEvidence>, ErrorInfo>> + Send;
+
+    /// DescribeNetworkAcls: the first ACL matching `query`, if any.
+    fn network_acl(
+        &self,
+        query: NetworkAclQuery<'_>,
+    ) -> impl Future<Output = Result<Option<NetworkAclEvidence>, ErrorInfo>> + Send;
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -134,6 +156,61 @@ fn route_evidence(r: &aws_sdk_ec2::types::Route) -> Option<RouteEvidence> {
         target,
         state,
     })
+}
+
+/// One security-group rule as evidence.
+fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SecurityGroupRule {
+    SecurityGroupRule {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        cidrs: p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_string))
+            .collect(),
+        ipv6_cidrs: p
+            .ipv6_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ipv6().map(str::to_string))
+            .collect(),
+        prefix_list_ids: p
+            .prefix_list_ids()
+            .iter()
+            .filter_map(|r| r.prefix_list_id().map(str::to_string))
+            .collect(),
+        group_ids: p
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|r| r.group_id().map(str::to_string))
+            .collect(),
+    }
+}
+
+/// One network ACL as evidence.
+fn network_acl(a: &aws_sdk_ec2::types::NetworkAcl, associated: bool) -> NetworkAclEvidence {
+    NetworkAclEvidence {
+        id: a.network_acl_id().unwrap_or_default().to_string(),
+        default: a.is_default().unwrap_or(false),
+        associated,
+        entries: a
+            .entries()
+            .iter()
+            .map(|e| NetworkAclEntry {
+                rule_number: e.rule_number().unwrap_or(32767),
+                egress: e.egress().unwrap_or(false),
+                protocol: e.protocol().unwrap_or("-1").to_string(),
+                rule_action: e
+                    .rule_action()
+                    .map(|r| r.as_str().to_ascii_lowercase())
+                    .unwrap_or_else(|| "deny".into()),
+                cidr: e.cidr_block().map(str::to_string),
+                ipv6_cidr: e.ipv6_cidr_block().map(str::to_string),
+                from_port: e.port_range().and_then(|r| r.from()),
+                to_port: e.port_range().and_then(|r| r.to()),
+            })
+            .collect(),
+    }
 }
 
 /// [`Ec2Calls`] over the SDK, each call bounded by `deadline`.
@@ -282,5 +359,55 @@ impl Ec2Calls for SdkEc2 {
                 private_dns_enabled: e.private_dns_enabled(),
             })
             .collect())
+    }
+
+    async fn security_groups(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<SecurityGroupEvidence>, ErrorInfo> {
+        let out = bounded(
+            &self.deadline,
+            "DescribeSecurityGroups",
+            self.client
+                .describe_security_groups()
+                .set_group_ids(Some(ids.to_vec()))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroupEvidence {
+                id: g.group_id().unwrap_or_default().to_string(),
+                name: g.group_name().map(str::to_string),
+                egress: g.ip_permissions_egress().iter().map(sg_rule).collect(),
+            })
+            .collect())
+    }
+
+    async fn network_acl(
+        &self,
+        query: NetworkAclQuery<'_>,
+    ) -> Result<Option<NetworkAclEvidence>, ErrorInfo> {
+        let (req, associated) = match query {
+            NetworkAclQuery::Subnet(subnet_id) => (
+                self.client
+                    .describe_network_acls()
+                    .filters(filter("association.subnet-id", subnet_id)),
+                true,
+            ),
+            NetworkAclQuery::DefaultOf(vpc_id) => (
+                self.client
+                    .describe_network_acls()
+                    .filters(filter("vpc-id", vpc_id))
+                    .filters(filter("default", "true")),
+                false,
+            ),
+        };
+        let out = bounded(&self.deadline, "DescribeNetworkAcls", req.send()).await?;
+        Ok(out
+            .network_acls()
+            .first()
+            .map(|a| network_acl(a, associated)))
     }
 }

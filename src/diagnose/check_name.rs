@@ -19,6 +19,8 @@ crate::wire_enum! {
         EndpointPolicy => "endpoint_policy",
         BucketPolicy => "bucket_policy",
         S3Unsigned => "s3_unsigned",
+        SecurityGroup => "security_group",
+        NetworkAcl => "network_acl",
     }
 }
 
@@ -106,6 +108,14 @@ impl CheckName {
             CheckName::S3Unsigned => (
                 "one unsigned `HEAD` of the bucket's regional endpoint, sent when there are no credentials or S3 refused them: any answer from S3 (403, 400, 301, 200) proves the network path",
                 "S3 did not answer it (DNS, connect, TLS, timeout); skipped when signed requests reached S3",
+            ),
+            CheckName::SecurityGroup => (
+                "the egress rules of the instance's security groups (`DescribeSecurityGroups`), for TCP to the S3 address and port used",
+                "no rule allows it (skipped when the groups cannot be described)",
+            ),
+            CheckName::NetworkAcl => (
+                "the subnet's network ACL (`DescribeNetworkAcls`), stateless: outbound to S3, inbound to the ephemeral ports",
+                "a rule (or the final `*`) denies either direction (skipped when the ACL cannot be described)",
             ),
         }
     }

@@ -35,6 +35,8 @@ crate::wire_enum! {
         Config => "config",
         /// The local clock (SigV4 signs with it).
         Clock => "clock",
+        SecurityGroup => "security_group",
+        NetworkAcl => "network_acl",
     }
 }
 
@@ -83,6 +85,8 @@ crate::wire_enum! {
         RegionMismatch => "region_mismatch",
         ProxyInPath => "proxy_in_path",
         ClockSkew => "clock_skew",
+        SecurityGroupBlocksS3 => "security_group_blocks_s3",
+        NetworkAclBlocksS3 => "network_acl_blocks_s3",
     }
 }
 
@@ -371,6 +375,18 @@ impl FindingCode {
                 C::Clock,
                 "run-wide: the `Date` of an S3 or EC2 answer is more than 5 minutes from the local clock (`warning`); more than 15 minutes, or S3 refused a request as `RequestTimeTooSkewed` (`error`): SigV4 requests are refused, and the clock, not the credentials or a policy, is blamed for them",
                 "the local clock is {offset} {direction} AWS's (by the Date of {source}): {consequence}. Sync it: chrony with the Amazon Time Sync Service (`server 169.254.169.123 prefer iburst` in /etc/chrony.conf; `chronyc tracking` shows the offset), then run again",
+            ),
+            SecurityGroupBlocksS3 => spec(
+                E,
+                C::SecurityGroup,
+                "no egress rule of the instance's security groups allows TCP to the S3 address and port used (a rule naming another group never matches S3): the connection is silently dropped",
+                "add an egress rule for TCP {port} to S3 ({address}) to {group}: {command}",
+            ),
+            NetworkAclBlocksS3 => spec(
+                E,
+                C::NetworkAcl,
+                "the subnet's network ACL denies TCP to the S3 address and port (outbound), or the answers to the instance's ephemeral ports (inbound: the classic missing 1024-65535 rule); first match by rule number, `*` denies",
+                "allow it in {acl}: {command}",
             ),
             SpoolDropped => spec(
                 W,

@@ -102,6 +102,63 @@ fn proxy_of(t: &TargetEvidence) -> (Option<String>, Option<String>) {
     )
 }
 
+/// The S3 connection the firewall checks judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Flow {
+    /// The peer of the S3 requests, else DNS's first address.
+    pub address: IpAddr,
+    /// The peer's port, else the endpoint override's, else 443.
+    pub port: u16,
+    /// The local (ephemeral) port of a connection that was made.
+    pub local_port: Option<u16>,
+    /// A request to `address` got an HTTP answer: the traffic demonstrably passed.
+    pub answered: bool,
+}
+
+/// The S3 connection of a bucket, when an address is known.
+pub fn s3_flow(t: &TargetEvidence) -> Option<S3Flow> {
+    let address = *addresses(t).first()?;
+    let made = || t.ops.iter().filter(|o| o.attempted());
+    let peer = made().rev().find_map(|o| o.meta.peer);
+    let port = match peer {
+        Some(p) if p.ip() == address => p.port(),
+        _ => t.endpoint_port.unwrap_or(443),
+    };
+    Some(S3Flow {
+        address,
+        port,
+        local_port: made().rev().find_map(|o| o.meta.local).map(|l| l.port()),
+        answered: made().any(|o| {
+            o.meta.http_status.is_some() && o.meta.peer.is_some_and(|p| p.ip() == address)
+        }),
+    })
+}
+
+/// The CIDR of the S3 prefix list that holds `ip` (with the list's id), when known.
+pub fn s3_cidr_of(ev: &Evidence, ip: IpAddr) -> Option<(Option<String>, Cidr)> {
+    let pl = &ev.network.as_ref()?.prefix_list;
+    cidrs(&pl.cidrs)
+        .into_iter()
+        .find(|c| path::cidr_contains(c, ip))
+        .map(|c| (pl.id.clone(), c))
+}
+
+/// Is `ip` in prefix list `id`? `None` when its entries are unknown.
+pub fn prefix_list_holds(ev: &Evidence, id: &str, ip: IpAddr) -> Option<bool> {
+    let net = ev.network.as_ref()?;
+    let list = if net.prefix_list.id.as_deref() == Some(id) {
+        Some(&net.prefix_list.cidrs).filter(|c| !c.is_empty())
+    } else {
+        net.other_prefix_lists.get(id)
+    }?;
+    Some(cidrs(list).iter().any(|c| path::cidr_contains(c, ip)))
+}
+
+/// Does the CIDR string hold `ip` (an unparseable one does not)?
+pub fn cidr_holds(cidr: &str, ip: IpAddr) -> bool {
+    path::parse_cidr(cidr).is_ok_and(|c| path::cidr_contains(&c, ip))
+}
+
 /// Why there is no network evidence.
 pub fn no_network_reason(ev: &Evidence) -> String {
     if ev.instance().is_none() {

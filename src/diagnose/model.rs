@@ -84,7 +84,7 @@ pub struct ActionDecision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetDiagnosis {
     /// In report order: `dns`, the five S3 operations, `route`, `endpoint_policy`,
-    /// `bucket_policy`.
+    /// `bucket_policy`, `security_group`, `network_acl`.
     pub checks: Vec<CheckVerdict>,
     /// Where the bucket's traffic goes, with the evidence.
     pub path: PathVerdict,
@@ -95,6 +95,9 @@ pub struct TargetDiagnosis {
     pub findings: Vec<Finding>,
     /// Every check ran or was skipped on purpose, none failed, no error finding.
     pub ok: bool,
+    /// The report detail of the computed checks that build their own (`security_group`,
+    /// `network_acl`).
+    pub check_details: Vec<(CheckName, serde_json::Map<String, serde_json::Value>)>,
 }
 
 impl TargetDiagnosis {

@@ -4,7 +4,8 @@
 use crate::diagnose::attribution;
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::checks::{
-    Judged, bucket_policy, dns, endpoint_policy, route, s3_ops, s3_unsigned,
+    Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
+    s3_unsigned, security_group,
 };
 use crate::diagnose::expectations::{self, Access, Expectations};
 use crate::diagnose::inputs;
@@ -20,6 +21,9 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
     let endpoint = endpoint_policy::judge(ev, t, &path, &requests);
     let mut bucket = bucket_policy::judge(ev, t, &path, &requests);
     let denials = attribution::attribute(ev, t, &path, &endpoint, &bucket);
+    let (sg, sg_detail) = security_group::judge(ev, t);
+    let (acl, acl_detail) = network_acl::judge(ev, t);
+    let firewalls = Firewalls::of(&[&sg, &acl]);
     if let Some(hint) = &denials.inferred_bucket_policy {
         bucket.judged.verdict.status = Status::Fail;
         bucket.judged.verdict.hint = Some(hint.clone());
@@ -28,13 +32,13 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         .ops
         .iter()
         .filter(|o| CheckName::of_op(o.op).is_some())
-        .map(|o| s3_ops::judge(ev, t, o, denials.causes.get(&o.op)))
+        .map(|o| s3_ops::judge(ev, t, o, denials.causes.get(&o.op), &firewalls))
         .collect();
     let unsigned = s3_unsigned::judge(ev, t);
 
     // Causes (the path analysis, the attribution) before symptoms (the failed requests).
     let mut findings: Vec<Finding> = Vec::new();
-    let path_checks = [&dns, &route, &endpoint.judged, &bucket.judged];
+    let path_checks = [&dns, &route, &endpoint.judged, &bucket.judged, &sg, &acl];
     let causes = path_checks
         .iter()
         .flat_map(|j| j.findings.iter())
@@ -58,6 +62,8 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         bucket.judged.verdict.clone(),
         // added to the report after the others (the report's check order only grows)
         unsigned.verdict.clone(),
+        sg.verdict.clone(),
+        acl.verdict.clone(),
     ]);
 
     let attempted = t.ops.iter().filter(|o| o.attempted()).count();
@@ -93,6 +99,10 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         access,
         findings,
         ok,
+        check_details: vec![
+            (CheckName::SecurityGroup, sg_detail),
+            (CheckName::NetworkAcl, acl_detail),
+        ],
     }
 }
 

@@ -127,6 +127,10 @@ error_codes! {
     RouteTableNotFound => "route_table_not_found",
     /// No managed prefix list named `com.amazonaws.<region>.s3`.
     PrefixListNotFound => "prefix_list_not_found",
+    /// No network ACL is associated with the subnet, and the VPC has no default ACL.
+    NetworkAclNotFound => "network_acl_not_found",
+    /// DescribeSecurityGroups did not describe one of the instance's groups.
+    SecurityGroupNotFound => "security_group_not_found",
     /// The ip-ranges document could not be fetched.
     IpRangesUnreachable => "ip_ranges_unreachable",
     /// The ip-ranges URL answered with another status than 200.
@@ -155,6 +159,10 @@ error_codes! {
     EndpointPolicyFailed => "endpoint_policy_failed",
     /// The computed `bucket_policy` check failed.
     BucketPolicyFailed => "bucket_policy_failed",
+    /// The computed `security_group` check failed.
+    SecurityGroupFailed => "security_group_failed",
+    /// The computed `network_acl` check failed.
+    NetworkAclFailed => "network_acl_failed",
     // sinks
     /// The CloudWatch Logs event could not be built.
     BadLogEvent => "bad_log_event",

@@ -21,8 +21,9 @@ pub use clock::ClockSample;
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
 pub use error::{ErrorCode, ErrorInfo, Phase};
 pub use network::{
-    EndpointEvidence, EndpointType, NetworkEvidence, PrefixListEvidence, PrefixListSource,
-    RouteEvidence, RouteTableEvidence,
+    EndpointEvidence, EndpointType, NetworkAclEntry, NetworkAclEvidence, NetworkEvidence,
+    PortRange, PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
+    SecurityGroupEvidence, SecurityGroupRule,
 };
 pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};

@@ -1,5 +1,6 @@
 //! What the EC2 API says about the instance's network: the S3 prefix list, the subnet's route
-//! table and the VPC's S3 endpoints. Raw facts; `diagnose::path` interprets them.
+//! table, the VPC's S3 endpoints, the instance's security groups and the subnet's network ACL
+//! (and this host's ephemeral port range). Raw facts; `diagnose` interprets them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -113,6 +114,21 @@ pub struct NetworkEvidence {
     /// The EC2 API's clock: the `Date` of its last answer, next to the local time it arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<super::ClockSample>,
+    /// The instance's security groups (DescribeSecurityGroups with IMDS's group ids).
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroupEvidence>,
+    /// Why they could not be described (then `security_groups` is empty).
+    #[serde(default)]
+    pub security_groups_error: Option<ErrorInfo>,
+    /// The subnet's network ACL (its association, else the VPC's default).
+    #[serde(default)]
+    pub network_acl: Option<NetworkAclEvidence>,
+    /// Why it could not be described.
+    #[serde(default)]
+    pub network_acl_error: Option<ErrorInfo>,
+    /// This host's ephemeral port range (`None` when it could not be read).
+    #[serde(default)]
+    pub local_port_range: Option<PortRange>,
 }
 
 impl NetworkEvidence {
@@ -125,4 +141,81 @@ impl NetworkEvidence {
     pub fn endpoint(&self, id: &str) -> Option<&EndpointEvidence> {
         self.endpoints.iter().find(|e| e.is(id))
     }
+}
+
+/// One egress (or ingress) rule of a security group, as DescribeSecurityGroups gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupRule {
+    /// `-1` (all traffic), `tcp`, `udp`, `icmp`, or a protocol number.
+    pub protocol: String,
+    /// The port range (absent for all traffic; -1 for ICMP "all").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i32>,
+    /// IPv4 destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cidrs: Vec<String>,
+    /// IPv6 destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_cidrs: Vec<String>,
+    /// Managed prefix lists (`pl-…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefix_list_ids: Vec<String>,
+    /// Other security groups (such a rule never matches an S3 address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_ids: Vec<String>,
+}
+
+/// One of the instance's security groups: only egress matters for the probe (groups are
+/// stateful: the answers come back on the connection).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupEvidence {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub egress: Vec<SecurityGroupRule>,
+}
+
+/// One entry of a network ACL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclEntry {
+    pub rule_number: i32,
+    /// True for an outbound rule.
+    pub egress: bool,
+    /// `-1` (all), or a protocol number (`6` = TCP, `17` = UDP, `1` = ICMP).
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr: Option<String>,
+    /// The port range (TCP/UDP rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i32>,
+}
+
+/// The network ACL of the instance's subnet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclEvidence {
+    pub id: String,
+    /// The VPC's default ACL.
+    #[serde(default)]
+    pub default: bool,
+    /// True when found by the subnet's association; false when the subnet had none and the
+    /// VPC's default ACL was taken.
+    #[serde(default)]
+    pub associated: bool,
+    pub entries: Vec<NetworkAclEntry>,
+}
+
+/// A range of local ports (`/proc/sys/net/ipv4/ip_local_port_range`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    pub from: u16,
+    pub to: u16,
 }

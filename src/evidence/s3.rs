@@ -293,6 +293,9 @@ pub struct TargetEvidence {
     /// The default encryption (read after the policy, when allowed).
     #[serde(default)]
     pub bucket_encryption: Option<BucketEncryptionEvidence>,
+    /// The port of the endpoint override (`AWS_ENDPOINT_URL(_S3)`), when its URL names one.
+    #[serde(default)]
+    pub endpoint_port: Option<u16>,
 }
 
 impl TargetEvidence {

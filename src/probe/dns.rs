@@ -30,6 +30,18 @@ pub fn url_host(url: &str) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
+/// The explicit port of a URL (`https://host:8443/` → 8443), if it names one.
+pub fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?;
+    let after_host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.1,
+        None => authority.split_once(':').map_or("", |x| x.1),
+    };
+    let port = after_host.strip_prefix(':').unwrap_or(after_host);
+    port.parse().ok()
+}
+
 /// The names the S3 client resolves for `bucket`: virtual-hosted first (the one requests go
 /// to), then the regional name. Path-style and dotted bucket names use the regional name
 /// only; an IP-address endpoint needs no DNS at all.
@@ -93,6 +105,19 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(url_host(url).as_deref(), host, "{url}");
+        }
+    }
+
+    #[test]
+    fn ports_of_urls() {
+        for (url, port) in [
+            ("https://s3.us-east-1.amazonaws.com", None),
+            ("http://127.0.0.1:5000/", Some(5000)),
+            ("http://[::1]:9000/x", Some(9000)),
+            ("http://[::1]/x", None),
+            ("https://user@minio.local:9443?x", Some(9443)),
+        ] {
+            assert_eq!(url_port(url), port, "{url}");
         }
     }
 

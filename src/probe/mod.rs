@@ -216,12 +216,15 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let sdk = aws::sdk_config(http, &settings, provider).await;
 
     // 5. The network as the EC2 API describes it, concurrently with the S3 probes.
-    let vpc_subnet = context
-        .instance
-        .as_ref()
-        .and_then(|i| Some((i.vpc_id.clone()?, i.subnet_id.clone()?)));
+    let vpc_subnet = context.instance.as_ref().and_then(|i| {
+        Some((
+            i.vpc_id.clone()?,
+            i.subnet_id.clone()?,
+            i.security_group_ids.clone(),
+        ))
+    });
     let network_task = match (have_creds, vpc_subnet) {
-        (true, Some((vpc, subnet))) => {
+        (true, Some((vpc, subnet, sgs))) => {
             // the VPC lives in the instance's region, whatever region the requests are for
             let region = context
                 .instance
@@ -240,7 +243,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 ip_ranges_url: ip_ranges::url(),
             };
             Some(tokio::spawn(async move {
-                network::collect(&sdk, &region, &vpc, &subnet, deadline, &fallbacks).await
+                network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks).await
             }))
         }
         _ => None,

@@ -1,16 +1,20 @@
 //! The network as the EC2 API describes it: the region's S3 prefix list (with fallbacks), the
-//! route table of the instance's subnet (explicit association, else the VPC's main table) and
-//! the S3 endpoints of the VPC with their policies. Every call is bounded; a denied or
-//! unreachable EC2 API is evidence, not an error.
+//! route table of the instance's subnet (explicit association, else the VPC's main table), the
+//! S3 endpoints of the VPC with their policies, the instance's security groups and the subnet's
+//! network ACL (association, else the VPC's default), with this host's ephemeral port range.
+//! Every call is bounded; a denied or unreachable EC2 API is evidence, not an error.
 
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 
-use crate::aws::ec2::{Ec2Calls, RouteTableQuery, SdkEc2};
+use crate::aws::ec2::{Ec2Calls, NetworkAclQuery, RouteTableQuery, SdkEc2};
 use crate::deadline::Deadline;
-use crate::evidence::{ErrorCode, ErrorInfo, NetworkEvidence, Phase, RouteTableEvidence};
+use crate::evidence::{
+    ErrorCode, ErrorInfo, NetworkAclEvidence, NetworkEvidence, Phase, PortRange,
+    RouteTableEvidence, SecurityGroupEvidence,
+};
 use crate::probe::ip_ranges::{IpRangesFetcher, IpRangesSource};
 use crate::probe::prefix_list::{self, Attempts, Cache};
 
@@ -40,6 +44,58 @@ async fn route_table(
         main,
         routes: table.routes,
     })
+}
+
+/// The instance's security groups (every one IMDS named must be described).
+async fn security_groups(
+    ec2: &impl Ec2Calls,
+    ids: &[String],
+) -> Result<Vec<SecurityGroupEvidence>, ErrorInfo> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let groups = ec2.security_groups(ids).await?;
+    if let Some(missing) = ids.iter().find(|id| !groups.iter().any(|g| &g.id == *id)) {
+        return Err(ErrorInfo::new(
+            Phase::Response,
+            ErrorCode::SecurityGroupNotFound,
+            format!("DescribeSecurityGroups did not describe {missing}"),
+        ));
+    }
+    Ok(groups)
+}
+
+/// The network ACL of `subnet_id`: its association, else the default ACL of `vpc_id`.
+async fn network_acl(
+    ec2: &impl Ec2Calls,
+    vpc_id: &str,
+    subnet_id: &str,
+) -> Result<NetworkAclEvidence, ErrorInfo> {
+    if let Some(a) = ec2.network_acl(NetworkAclQuery::Subnet(subnet_id)).await? {
+        return Ok(a);
+    }
+    ec2.network_acl(NetworkAclQuery::DefaultOf(vpc_id))
+        .await?
+        .ok_or_else(|| {
+            ErrorInfo::new(
+                Phase::Response,
+                ErrorCode::NetworkAclNotFound,
+                format!(
+                    "no network ACL is associated with {subnet_id} and {vpc_id} has no default ACL"
+                ),
+            )
+        })
+}
+
+/// This host's ephemeral port range (`/proc/sys/net/ipv4/ip_local_port_range`), if readable.
+pub fn local_port_range() -> Option<PortRange> {
+    parse_port_range(&std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?)
+}
+
+fn parse_port_range(s: &str) -> Option<PortRange> {
+    let mut it = s.split_whitespace().map(|p| p.parse::<u16>().ok());
+    let (from, to) = (it.next()??, it.next()??);
+    (from <= to).then_some(PortRange { from, to })
 }
 
 /// The region's S3 prefix list from the EC2 API: its id, then its entries.
@@ -74,6 +130,7 @@ pub async fn collect(
     region: &str,
     vpc_id: &str,
     subnet_id: &str,
+    security_group_ids: &[String],
     deadline: Deadline,
     fallbacks: &Fallbacks,
 ) -> NetworkEvidence {
@@ -92,6 +149,7 @@ pub async fn collect(
         region,
         vpc_id,
         subnet_id,
+        security_group_ids,
     )
     .await
 }
@@ -104,13 +162,16 @@ pub async fn collect_with(
     region: &str,
     vpc_id: &str,
     subnet_id: &str,
+    security_group_ids: &[String],
 ) -> NetworkEvidence {
     let started = Instant::now();
     let pl_name = format!("com.amazonaws.{region}.s3");
-    let (pl, rt, eps) = tokio::join!(
+    let (pl, rt, eps, sgs, acl) = tokio::join!(
         s3_prefix_list(ec2, &pl_name),
         route_table(ec2, vpc_id, subnet_id),
         ec2.vpc_endpoints(vpc_id, &pl_name),
+        security_groups(ec2, security_group_ids),
+        network_acl(ec2, vpc_id, subnet_id),
     );
     let attempts = match pl {
         Ok((id, cidrs)) => {
@@ -127,16 +188,25 @@ pub async fn collect_with(
         }
     };
     let prefix_list = prefix_list::choose(&pl_name, attempts);
-    // Other prefix lists the route table refers to (e.g. a customer-managed one).
+    // Other prefix lists the route table or a security group refers to (e.g. a customer-managed
+    // one).
     let mut other_prefix_lists = BTreeMap::new();
-    if let Ok(table) = &rt {
-        for r in &table.routes {
-            if r.destination.starts_with("pl-")
-                && Some(&r.destination) != prefix_list.id.as_ref()
-                && let Ok(cidrs) = ec2.prefix_list_entries(&r.destination).await
-            {
-                other_prefix_lists.insert(r.destination.clone(), cidrs);
-            }
+    let mut lists: Vec<String> = Vec::new();
+    for t in rt.iter() {
+        lists.extend(t.routes.iter().map(|r| r.destination.clone()));
+    }
+    for g in sgs.iter().flatten() {
+        for r in &g.egress {
+            lists.extend(r.prefix_list_ids.iter().cloned());
+        }
+    }
+    for id in lists {
+        if id.starts_with("pl-")
+            && Some(&id) != prefix_list.id.as_ref()
+            && !other_prefix_lists.contains_key(&id)
+            && let Ok(cidrs) = ec2.prefix_list_entries(&id).await
+        {
+            other_prefix_lists.insert(id, cidrs);
         }
     }
     let (route_table, route_table_error) = match rt {
@@ -147,6 +217,14 @@ pub async fn collect_with(
         Ok(v) => (v, None),
         Err(e) => (vec![], Some(e)),
     };
+    let (security_groups, security_groups_error) = match sgs {
+        Ok(v) => (v, None),
+        Err(e) => (vec![], Some(e)),
+    };
+    let (network_acl, network_acl_error) = match acl {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e)),
+    };
     NetworkEvidence {
         prefix_list,
         route_table,
@@ -156,6 +234,11 @@ pub async fn collect_with(
         endpoints_error,
         duration: started.elapsed(),
         clock: ec2.clock(),
+        security_groups,
+        security_groups_error,
+        network_acl,
+        network_acl_error,
+        local_port_range: local_port_range(),
     }
 }
 
@@ -215,6 +298,39 @@ mod tests {
         ) -> Result<Vec<EndpointEvidence>, ErrorInfo> {
             Err(denied("DescribeVpcEndpoints"))
         }
+
+        async fn security_groups(
+            &self,
+            ids: &[String],
+        ) -> Result<Vec<SecurityGroupEvidence>, ErrorInfo> {
+            // the second group refers to a customer prefix list
+            Ok(ids
+                .iter()
+                .map(|id| SecurityGroupEvidence {
+                    id: id.clone(),
+                    name: None,
+                    egress: vec![crate::evidence::SecurityGroupRule {
+                        protocol: "tcp".into(),
+                        prefix_list_ids: vec!["pl-sg".into()],
+                        ..Default::default()
+                    }],
+                })
+                .collect())
+        }
+
+        async fn network_acl(
+            &self,
+            query: NetworkAclQuery<'_>,
+        ) -> Result<Option<NetworkAclEvidence>, ErrorInfo> {
+            Ok(match query {
+                NetworkAclQuery::Subnet(_) => None,
+                NetworkAclQuery::DefaultOf(_) => Some(NetworkAclEvidence {
+                    id: "acl-default".into(),
+                    default: true,
+                    ..Default::default()
+                }),
+            })
+        }
     }
 
     struct FakeRanges;
@@ -227,7 +343,17 @@ mod tests {
 
     async fn collect(denied: bool, cache: &Cache) -> NetworkEvidence {
         let ec2 = FakeEc2 { denied };
-        collect_with(&ec2, &FakeRanges, cache, "us-east-1", "vpc-1", "subnet-1").await
+        let sgs = ["sg-1".to_string()];
+        collect_with(
+            &ec2,
+            &FakeRanges,
+            cache,
+            "us-east-1",
+            "vpc-1",
+            "subnet-1",
+            &sgs,
+        )
+        .await
     }
 
     #[tokio::test]
@@ -238,14 +364,37 @@ mod tests {
         assert_eq!(n.prefix_list.source, PrefixListSource::Ec2);
         let table = n.route_table.unwrap();
         assert_eq!((table.id.as_str(), table.main), ("rtb-main", true));
-        assert_eq!(n.other_prefix_lists.keys().collect::<Vec<_>>(), ["pl-mine"]);
+        assert_eq!(
+            n.other_prefix_lists.keys().collect::<Vec<_>>(),
+            ["pl-mine", "pl-sg"]
+        );
         assert!(n.endpoints.is_empty() && n.endpoints_error.is_some());
+        assert_eq!(n.security_groups[0].id, "sg-1");
+        // no association: the VPC's default ACL
+        let acl = n.network_acl.as_ref().unwrap();
+        assert_eq!((acl.id.as_str(), acl.associated), ("acl-default", false));
         // the EC2 answer was cached: a later denied run falls back to ip-ranges, with its id
         let n = collect(true, &cache).await;
         assert_eq!(n.prefix_list.source, PrefixListSource::IpRanges);
         assert_eq!(n.prefix_list.id.as_deref(), Some("pl-s3"));
         assert_eq!(n.prefix_list.cidrs, ["3.5.0.0/19"]);
         assert_eq!(n.prefix_list.errors.len(), 1);
-        assert_eq!(n.other_prefix_lists.keys().collect::<Vec<_>>(), ["pl-mine"]);
+        assert_eq!(
+            n.other_prefix_lists.keys().collect::<Vec<_>>(),
+            ["pl-mine", "pl-sg"]
+        );
+    }
+
+    #[test]
+    fn the_ephemeral_port_range() {
+        assert_eq!(
+            parse_port_range("32768\t60999\n"),
+            Some(PortRange {
+                from: 32768,
+                to: 60999
+            })
+        );
+        assert_eq!(parse_port_range("9 1"), None);
+        assert_eq!(parse_port_range("x"), None);
     }
 }

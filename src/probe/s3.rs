@@ -206,6 +206,9 @@ pub async fn probe_with<C: S3Calls>(
         via_proxy: None,
         unsigned: None,
         bucket_encryption,
+        endpoint_port: dns::s3_endpoint_override()
+            .as_deref()
+            .and_then(dns::url_port),
     }
 }
 
@@ -371,6 +374,7 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         via_proxy: None,
         unsigned: None,
         bucket_encryption: None,
+        endpoint_port: None,
     }
 }
 

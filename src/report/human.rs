@@ -208,6 +208,20 @@ fn summary(c: &Check) -> String {
                 }
             }
         }
+        CheckName::SecurityGroup | CheckName::NetworkAcl => {
+            if let Some(acl) = s(c, "network_acl_id") {
+                parts.push(acl.to_string());
+            }
+            if let (Some(a), Some(p)) = (s(c, "address"), n(c, "port")) {
+                parts.push(format!("TCP {a}:{p}"));
+            }
+            if let Some(by) = s(c, "allowed_by") {
+                parts.push(format!("allowed by {by}"));
+            }
+            if let Some(l) = s(c, "local_ports") {
+                parts.push(format!("answers to ports {l}"));
+            }
+        }
         CheckName::PrefixList => {
             if let Some(id) = s(c, "id") {
                 parts.push(format!("{id} ({})", s(c, "name").unwrap_or("")));
@@ -478,7 +492,7 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("  ") && l.contains(" pass "))
             .collect();
-        assert_eq!(rows.len(), 12, "{out}");
+        assert_eq!(rows.len(), 14, "{out}");
         // status column aligned
         let col: Vec<usize> = rows.iter().map(|r| r.find(" pass ").unwrap()).collect();
         assert!(col.windows(2).all(|w| w[0] == w[1]), "{out}");
@@ -491,7 +505,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.ends_with("result: OK — 13 checks: 12 pass, 0 warn, 0 fail, 1 skip\n"),
+            out.ends_with("result: OK — 15 checks: 14 pass, 0 warn, 0 fail, 1 skip\n"),
             "{out}"
         );
         assert!(!out.contains("findings"), "{out}");

@@ -10,9 +10,10 @@ use crate::diagnose::{
 };
 use crate::evidence::{
     ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
-    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext, OpEvidence,
-    OpOutcome, Phase, PrefixListEvidence, ProviderAttempt, ProxyEvidence, RegionSource,
-    ResolverEvidence, RouteTableEvidence, RuntimeEvidence, SinkOutcome, TargetEvidence,
+    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext,
+    NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
+    ProxyEvidence, RegionSource, ResolverEvidence, RouteTableEvidence, RuntimeEvidence,
+    SecurityGroupEvidence, SinkOutcome, TargetEvidence,
 };
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
@@ -104,6 +105,13 @@ pub struct NetworkReport {
     pub endpoints: Vec<EndpointEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoints_error: Option<ErrorInfo>,
+    pub security_groups: Vec<SecurityGroupEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_groups_error: Option<ErrorInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_acl: Option<NetworkAclEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_acl_error: Option<ErrorInfo>,
 }
 
 /// The whole report.
@@ -192,6 +200,8 @@ fn path_check(v: &CheckVerdict, detail: Map<String, Value>) -> Check {
     let code = match v.name {
         CheckName::Route => ErrorCode::RouteFailed,
         CheckName::EndpointPolicy => ErrorCode::EndpointPolicyFailed,
+        CheckName::SecurityGroup => ErrorCode::SecurityGroupFailed,
+        CheckName::NetworkAcl => ErrorCode::NetworkAclFailed,
         _ => ErrorCode::BucketPolicyFailed,
     };
     Check {
@@ -372,6 +382,15 @@ fn target_check(
             }
             path_check(v, bp)
         }
+        CheckName::SecurityGroup | CheckName::NetworkAcl => {
+            let detail = td
+                .check_details
+                .iter()
+                .find(|(n, _)| *n == v.name)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default();
+            path_check(v, detail)
+        }
         op => match t.ops.iter().find(|o| CheckName::of_op(o.op) == Some(op)) {
             Some(o) => op_check(o, v),
             None => path_check(v, Map::new()),
@@ -459,6 +478,10 @@ impl Report {
                 route_table_error: n.route_table_error.clone(),
                 endpoints: n.endpoints.clone(),
                 endpoints_error: n.endpoints_error.clone(),
+                security_groups: n.security_groups.clone(),
+                security_groups_error: n.security_groups_error.clone(),
+                network_acl: n.network_acl.clone(),
+                network_acl_error: n.network_acl_error.clone(),
             }),
             targets,
             findings,

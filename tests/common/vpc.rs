@@ -34,6 +34,10 @@ pub struct Network {
     pub igw_id: String,
     pub endpoint_id: String,
     pub prefix_list_id: String,
+    /// The instance's security group (IMDS names it; moto's default egress: all traffic).
+    pub security_group_id: String,
+    /// The subnet's network ACL (the VPC's default, associated by moto).
+    pub network_acl_id: String,
 }
 
 fn run_script(args: &[&str]) -> std::process::Output {
@@ -105,8 +109,10 @@ impl SimVpc {
     }
 
     /// The classic setup: a VPC, the instance's subnet with its own route table (0.0.0.0/0 →
-    /// IGW), and an S3 gateway endpoint on that table (`policy`: None = full access). The IMDS
-    /// emulator is restarted to describe an instance in that subnet with a role.
+    /// IGW), an S3 gateway endpoint on that table (`policy`: None = full access), and the
+    /// instance's security group. The IMDS emulator is restarted to describe an instance in that
+    /// subnet and group with a role, and the sim enforces the group and the subnet's network ACL
+    /// as moto holds them ([`SimVpc::firewall`]).
     pub async fn network(&self, policy: Option<&str>, subnet_on_main_table: bool) -> Network {
         let ec2 = self.ec2();
         let vpc = ec2
@@ -219,13 +225,40 @@ impl SimVpc {
             .prefix_list_id()
             .unwrap()
             .to_string();
+        let sg = ec2
+            .create_security_group()
+            .group_name("vpce-probe-sim-instance")
+            .description("the simulated instance")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id
+            .unwrap();
+        let acl = ec2
+            .describe_network_acls()
+            .filters(
+                Filter::builder()
+                    .name("association.subnet-id")
+                    .values(&subnet)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .network_acls()[0]
+            .network_acl_id()
+            .unwrap()
+            .to_string();
         self.imds(json!({
             "role": "vpce-probe-sim-role",
             "vpc_id": vpc,
             "subnet_id": subnet,
             "vpc_cidrs": ["10.0.0.0/16"],
             "local_ipv4": "10.0.1.10",
+            "security_group_ids": [sg],
         }));
+        self.firewall();
         Network {
             vpc_id: vpc,
             subnet_id: subnet,
@@ -233,6 +266,8 @@ impl SimVpc {
             igw_id: igw,
             endpoint_id: vpce,
             prefix_list_id: pl,
+            security_group_id: sg,
+            network_acl_id: acl,
         }
     }
 
@@ -244,6 +279,17 @@ impl SimVpc {
         assert!(
             out.status.success(),
             "vpc.sh imds: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Enforce, in the instance namespace, the security groups and network ACL moto holds for
+    /// the instance IMDS describes (`vpc.sh firewall`): call after changing them in moto.
+    pub fn firewall(&self) {
+        let out = run_script(&["firewall", &self.name, self.dir()]);
+        assert!(
+            out.status.success(),
+            "vpc.sh firewall: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

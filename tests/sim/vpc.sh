@@ -41,6 +41,14 @@
 #                                       (nft DNAT in the aws netns; it forwards to moto). Every
 #                                       request it saw is a JSON line in DIR/s3front.log.
 #                                       `off`: stop it and remove the DNAT
+#   vpc.sh firewall NAME [DIR]          (re)apply, as nftables rules in the instance netns, what moto
+#                                       holds for the instance of DIR/instance.json: its security
+#                                       groups (egress union, stateful) and its subnet's network
+#                                       ACL (stateless, first match by rule number, `*` denies, both
+#                                       directions). Derived by tests/sim/firewall.py from moto's
+#                                       state (never declared twice): call it after changing SGs or
+#                                       ACLs in moto. DNS, IMDS and loopback are not filtered (as in
+#                                       AWS). Until first called, nothing is filtered. Needs nft.
 #   vpc.sh down   NAME [DIR]            kill everything started inside the sim, delete the
 #                                       namespaces and veths; idempotent, also after a partial `up`
 #   vpc.sh status NAME                  print DIR/env of a running sim
@@ -75,7 +83,7 @@
 # Names without a record get NXDOMAIN (no upstream). IMDS counters, from the root netns:
 #   ip netns exec A-a curl -s http://169.254.169.254/_emulator/stats
 #
-# DIR after `up`: ca.pem ca.key server.pem server.key resolv.conf env dnsmasq.conf dns.records
+# DIR after `firewall`: firewall.nft (the ruleset applied). DIR after `up`: ca.pem ca.key server.pem server.key resolv.conf env dnsmasq.conf dns.records
 #   moto.log dnsmasq.log (one line per query) imds.log *.pid. DIR/env has KEY=VALUE lines (no
 #   quoting; DIR must not contain whitespace or quotes): NAME NS_INSTANCE NS_AWS IF_INSTANCE
 #   INSTANCE_IP ROUTER_IP DNS_IP S3_IP S3_EU_IP EC2_IP STS_IP ENDPOINT_IP VPCE_S3_HOST ADMIN_IP
@@ -609,7 +617,7 @@ cmd_container() {
   in_i ip link set "$IF_B" up
   in_i sysctl -qw net.ipv4.ip_forward=1
   # Docker's bridge network: the container's traffic leaves with the instance's address
-  printf '%s\n' "table ip vpcsim {" \
+  printf '%s\n' "table ip vpcsim_container {" \
     "  chain post {" "    type nat hook postrouting priority srcnat; policy accept;" \
     "    ip saddr 172.17.0.0/16 oifname \"$IF_I\" masquerade" "  }" "}" \
     | in_i nft -f - || die "nft masquerade failed in $NS_I (nf_nat?)"
@@ -703,6 +711,18 @@ table ip s3front {
 NFT
 }
 
+cmd_firewall() {
+  check_name "${1:-}"
+  resolve_dir "${2:-}"
+  command -v nft >/dev/null 2>&1 || die "'nft' not found: run scripts/setup.sh (nftables)"
+  [ -s "$D/instance.json" ] || die "$D/instance.json missing: the instance (its security groups) is what IMDS serves; run '$PROG imds' with a config first"
+  ip netns list | grep -qE "^$NS_I( |$)" || die "sim '$N' is not up (no netns $NS_I)"
+  "$VENV/bin/python" "$HERE/firewall.py" "$D" >"$D/firewall.nft.new" \
+    || die "deriving the firewall from moto failed (see above)"
+  mv "$D/firewall.nft.new" "$D/firewall.nft"
+  in_i nft -f "$D/firewall.nft" || die "nft rejected $D/firewall.nft"
+}
+
 cmd_status() {
   check_name "${1:-}"
   resolve_dir "${2:-}"
@@ -720,8 +740,9 @@ case "${1:-}" in
   imds) shift; cmd_imds "$@" ;;
   proxy) shift; cmd_proxy "$@" ;;
   resolv) shift; cmd_resolv "$@" ;;
+  firewall) shift; cmd_firewall "$@" ;;
   status) shift; cmd_status "$@" ;;
   s3front) shift; cmd_s3front "$@" ;;
   -h|--help|help|"") usage ;;
-  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, proxy, resolv, s3front, down, status)" ;;
+  *) die "unknown command '$1' (up, exec, exec-container, container, dns, fault, imds, proxy, resolv, s3front, firewall, down, status)" ;;
 esac

@@ -7,11 +7,13 @@ pub mod credentials;
 pub mod dns;
 pub mod endpoint_policy;
 pub mod imds;
+pub mod network_acl;
 pub mod prefix_list;
 pub mod region;
 pub mod route;
 pub mod s3_ops;
 pub mod s3_unsigned;
+pub mod security_group;
 pub mod sinks;
 
 use crate::diagnose::model::{CheckVerdict, Finding};
@@ -38,6 +40,33 @@ impl Judged {
             verdict,
             findings: vec![finding],
         }
+    }
+}
+
+/// What the firewall checks (`security_group`, `network_acl`) say, for the S3 checks' hints
+/// when a connection is silently dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Firewalls {
+    /// The findings that blame a security group or network ACL.
+    pub blocking: Vec<Finding>,
+    /// Why one was not checked (one line each).
+    pub unchecked: Vec<String>,
+}
+
+impl Firewalls {
+    /// From the verdicts of the two checks.
+    pub fn of(checks: &[&Judged]) -> Self {
+        let mut f = Firewalls::default();
+        for j in checks {
+            f.blocking.extend(j.findings.iter().cloned());
+            if j.verdict.status == crate::diagnose::model::Status::Skip
+                && let Some(h) = &j.verdict.hint
+                && !f.unchecked.contains(h)
+            {
+                f.unchecked.push(h.clone());
+            }
+        }
+        f
     }
 }
 

@@ -1,7 +1,7 @@
 //! The S3 checks (`s3_head_bucket` … `s3_delete`): each operation's verdict and hint, and the
 //! findings its failure raises (denials excepted: [`crate::diagnose::attribution`] names them).
 
-use super::Judged;
+use super::{Firewalls, Judged};
 use crate::diagnose::attribution::{DenialCause, caller};
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::fault::{Fault, fault, op_fault};
@@ -25,6 +25,7 @@ pub fn judge(
     t: &TargetEvidence,
     op: &OpEvidence,
     cause: Option<&DenialCause>,
+    firewalls: &Firewalls,
 ) -> Judged {
     let Some(name) = CheckName::of_op(op.op) else {
         unreachable!("only checked operations are judged")
@@ -51,7 +52,7 @@ pub fn judge(
         OpOutcome::Skipped(r) => {
             Judged::quiet(CheckVerdict::with(name, Status::Skip, r.to_string()))
         }
-        OpOutcome::Failed(e) => failed(ev, t, op, e, name, cause),
+        OpOutcome::Failed(e) => failed(ev, t, op, e, name, cause, firewalls),
     }
 }
 
@@ -62,6 +63,7 @@ fn failed(
     e: &ErrorInfo,
     name: CheckName,
     cause: Option<&DenialCause>,
+    firewalls: &Firewalls,
 ) -> Judged {
     // the fault, and the error that names it (another request's, for a HEAD's bare answer)
     let (f, named) = op_fault(t, op).unwrap_or((fault(e), e));
@@ -78,6 +80,21 @@ fn failed(
             name,
             Status::Fail,
             super::clock::op_hint(&op.meta),
+        ));
+    }
+    let silent_drop = f == Fault::Unreachable && e.code == ErrorCode::ConnectTimeout;
+    if silent_drop && let Some(blame) = firewalls.blocking.first() {
+        // The firewall check raised the cause; the check's hint names it.
+        return Judged::quiet(CheckVerdict::with(
+            name,
+            Status::Fail,
+            format!(
+                "the connection to {} was silently dropped by the {}: {} (finding {} has the fix)",
+                peer(op),
+                blame.component.as_str().replace('_', " "),
+                blame.message,
+                blame.code
+            ),
         ));
     }
     let status = if f == Fault::KeyExists {
@@ -144,7 +161,8 @@ fn failed(
             ],
         ),
         Fault::Unreachable | Fault::Timeout => {
-            let mut advice = unreachable_advice(&e.code, f, &peer(op));
+            let mut advice =
+                unreachable_advice(&e.code, f, &peer(op), silent_drop.then_some(firewalls));
             if let Some(cause) = super::region::likely_cause(ev, t) {
                 advice = format!("{advice}; {cause}");
             }
@@ -180,8 +198,14 @@ fn failed(
     )
 }
 
-/// What an unreachable S3 means, by how the connection failed.
-fn unreachable_advice(code: &ErrorCode, f: Fault, peer: &str) -> String {
+/// What an unreachable S3 means, by how the connection failed; for a silent drop, what the
+/// firewall checks could (not) say.
+fn unreachable_advice(
+    code: &ErrorCode,
+    f: Fault,
+    peer: &str,
+    firewalls: Option<&Firewalls>,
+) -> String {
     if f == Fault::Timeout {
         return format!(
             "connected to {peer} but no complete answer in time: a slow or filtering proxy, or a very slow path (--timeout)"
@@ -199,9 +223,20 @@ fn unreachable_advice(code: &ErrorCode, f: Fault, peer: &str) -> String {
                 "no route to {peer}: the subnet's route table has no path to S3 — add the S3 gateway endpoint to it, or a NAT gateway"
             )
         }
-        _ => format!(
-            "no connection to {peer} within the deadline: traffic is dropped on the way — in a private subnet the S3 gateway endpoint must be on the subnet's route table; also check security group egress and network ACLs"
-        ),
+        _ => {
+            let generic = format!(
+                "no connection to {peer} within the deadline: traffic is dropped on the way — in a private subnet the S3 gateway endpoint must be on the subnet's route table; also check security group egress and network ACLs"
+            );
+            match firewalls {
+                Some(fw) if !fw.unchecked.is_empty() => {
+                    format!("{generic} ({})", fw.unchecked.join("; "))
+                }
+                Some(_) => format!(
+                    "no connection to {peer} within the deadline: traffic is dropped on the way, though the security groups and the network ACL allow it — in a private subnet the S3 gateway endpoint must be on the subnet's route table; else a firewall on the instance or beyond"
+                ),
+                None => generic,
+            }
+        }
     }
 }
 
