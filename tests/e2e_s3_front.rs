@@ -40,15 +40,6 @@ async fn sim_with_bucket(name: &str) -> SimVpc {
     sim
 }
 
-fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code}: {:?}", finding_codes(r)))
-}
-
 /// The front's log lines for one S3 operation.
 fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
     sim.s3_front_log()

@@ -15,20 +15,11 @@ fn codes(r: &Value) -> Vec<String> {
     finding_codes(r)
 }
 
-async fn bucket(sim: &SimVpc, name: &str) {
-    sim.s3("us-east-1")
-        .create_bucket()
-        .bucket(name)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn healthy_gateway_path() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-healthy").await;
+    sim.bucket("sim-healthy").await;
     let run = sim.probe(&[
         "check",
         "--bucket",
@@ -81,7 +72,7 @@ async fn healthy_gateway_path() {
 async fn endpoint_missing_from_the_route_table_goes_via_the_igw() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-igw").await;
+    sim.bucket("sim-igw").await;
     // what an operator does by mistake: the endpoint's route is gone from the subnet's table
     sim.ec2()
         .delete_route()
@@ -123,7 +114,7 @@ async fn endpoint_missing_from_the_route_table_goes_via_the_igw() {
 async fn private_subnet_without_a_route_times_out_within_the_deadline() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-private").await;
+    sim.bucket("sim-private").await;
     let ec2 = sim.ec2();
     for (cidr, pl) in [(Some("0.0.0.0/0"), None), (None, Some(&net.prefix_list_id))] {
         ec2.delete_route()
@@ -176,7 +167,7 @@ async fn endpoint_policy_flipped_to_deny_is_named() {
     let sim = SimVpc::up();
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
     let net = sim.network(Some(deny), false).await;
-    bucket(&sim, "sim-epdeny").await;
+    sim.bucket("sim-epdeny").await;
     let run = sim.probe(&["check", "--bucket", "sim-epdeny", "--output", "json"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let r = run.json();
@@ -198,7 +189,7 @@ async fn endpoint_policy_flipped_to_deny_is_named() {
 async fn bucket_policy_requiring_another_endpoint_is_named() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-bp").await;
+    sim.bucket("sim-bp").await;
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -237,7 +228,7 @@ async fn bucket_policy_requiring_another_endpoint_is_named() {
 async fn subnet_on_the_main_route_table() {
     let sim = SimVpc::up();
     let net = sim.network(None, true).await;
-    bucket(&sim, "sim-main").await;
+    sim.bucket("sim-main").await;
     let run = sim.probe(&["check", "--bucket", "sim-main", "--output", "json"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let r = run.json();
@@ -250,7 +241,7 @@ async fn subnet_on_the_main_route_table() {
 async fn a_more_specific_route_overrides_the_prefix_list() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-specific").await;
+    sim.bucket("sim-specific").await;
     sim.ec2()
         .create_route()
         .route_table_id(&net.route_table_id)
@@ -276,7 +267,7 @@ async fn a_more_specific_route_overrides_the_prefix_list() {
 async fn s3_name_resolving_to_a_vpc_address_is_an_interface_endpoint() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    bucket(&sim, "sim-iface").await;
+    sim.bucket("sim-iface").await;
     sim.dns("s3.us-east-1.amazonaws.com", "10.0.2.50");
     let run = sim.probe(&[
         "check",
@@ -328,7 +319,7 @@ async fn bucket_in_another_region_leaves_through_the_igw() {
 async fn ec2_api_unreachable_falls_back_to_the_cached_prefix_list() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    bucket(&sim, "sim-noec2").await;
+    sim.bucket("sim-noec2").await;
     // a first run while EC2 answers leaves the prefix list in the cache
     let first = sim.probe(&["check", "--bucket", "sim-noec2", "--output", "json"]);
     assert_eq!(first.code, 0, "{}", first.stdout);
@@ -350,15 +341,6 @@ async fn ec2_api_unreachable_falls_back_to_the_cached_prefix_list() {
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
-fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(r)))
-}
-
 /// The proxy URL with credentials that must never appear in any output.
 fn proxy_with_password(sim: &SimVpc) -> String {
     sim.proxy_url()
@@ -369,7 +351,7 @@ fn proxy_with_password(sim: &SimVpc) -> String {
 async fn https_proxy_without_no_proxy_is_the_path() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    bucket(&sim, "sim-proxy").await;
+    sim.bucket("sim-proxy").await;
     sim.proxy();
     let url = proxy_with_password(&sim);
     let run = sim.probe_env(
@@ -428,7 +410,7 @@ async fn https_proxy_without_no_proxy_is_the_path() {
 async fn proxy_with_a_source_vpce_bucket_policy_is_an_error() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-proxy-bp").await;
+    sim.bucket("sim-proxy-bp").await;
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -468,7 +450,7 @@ async fn proxy_with_a_source_vpce_bucket_policy_is_an_error() {
 async fn no_proxy_exempting_s3_keeps_the_gateway_path() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-noproxy").await;
+    sim.bucket("sim-noproxy").await;
     sim.proxy();
     let run = sim.probe_env(
         &["check", "--bucket", "sim-noproxy", "--output", "json"],
@@ -568,7 +550,7 @@ async fn silent_custom_resolver_is_called_custom() {
 async fn no_credentials_still_proves_the_network_path() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-nocreds").await;
+    sim.bucket("sim-nocreds").await;
     // the same instance, without a role
     sim.imds(serde_json::json!({
         "vpc_id": net.vpc_id,

@@ -9,25 +9,7 @@ use std::time::Duration;
 
 use common::vpc::{Network, SimVpc};
 use common::*;
-use serde_json::{Value, json};
-
-async fn bucket(sim: &SimVpc, name: &str) {
-    sim.s3("us-east-1")
-        .create_bucket()
-        .bucket(name)
-        .send()
-        .await
-        .unwrap();
-}
-
-fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {:?}", finding_codes(r)))
-}
+use serde_json::json;
 
 /// The instance of `net`, with this metadata hop limit.
 fn hop_limit(sim: &SimVpc, net: &Network, hops: u8) {
@@ -45,7 +27,7 @@ fn hop_limit(sim: &SimVpc, net: &Network, hops: u8) {
 async fn hop_limit_1_starves_a_container_of_its_token() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-hop").await;
+    sim.bucket("sim-hop").await;
     hop_limit(&sim, &net, 1);
     sim.container();
 
@@ -137,7 +119,7 @@ async fn hop_limit_1_starves_a_container_of_its_token() {
 async fn hop_limit_2_lets_the_container_through() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-hop2").await;
+    sim.bucket("sim-hop2").await;
     hop_limit(&sim, &net, 2);
     sim.container();
     let run = sim.probe_in_container(
@@ -175,7 +157,7 @@ async fn hop_limit_2_lets_the_container_through() {
 async fn a_region_from_the_environment_that_is_not_the_instances() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    bucket(&sim, "sim-rgn").await;
+    sim.bucket("sim-rgn").await;
     let run = sim.probe_env(
         &[
             "check",
@@ -266,7 +248,7 @@ async fn a_region_from_the_environment_that_is_not_the_instances() {
 async fn a_profile_region_that_is_not_the_instances_and_one_that_is() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    bucket(&sim, "sim-prof").await;
+    sim.bucket("sim-prof").await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     std::fs::write(&config, "[default]\nregion = eu-west-1\n").unwrap();

@@ -18,15 +18,6 @@ const EC2_API: &str = "54.239.28.0/24";
 const TIMEOUT_S: u64 = 6;
 const ARGS_BOUNDED: [&str; 4] = ["--timeout", "6", "--connect-timeout", "2"];
 
-async fn bucket(sim: &SimVpc, name: &str) {
-    sim.s3("us-east-1")
-        .create_bucket()
-        .bucket(name)
-        .send()
-        .await
-        .unwrap();
-}
-
 fn tcp443() -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
     IpPermission::builder()
         .ip_protocol("tcp")
@@ -63,15 +54,6 @@ fn to_ec2_api() -> IpPermission {
         .build()
 }
 
-fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code}: {:?}", finding_codes(r)))
-}
-
 /// A run whose S3 connections hang: exit 1 within the deadline, the S3 step failed at connect,
 /// and the route is not blamed.
 fn hung(sim: &SimVpc, bucket: &str) -> Value {
@@ -105,7 +87,7 @@ fn hung(sim: &SimVpc, bucket: &str) -> Value {
 async fn a_group_that_allows_s3_by_the_prefix_list_is_healthy() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-sgpl").await;
+    sim.bucket("sim-sgpl").await;
     let s3_rule = tcp443()
         .prefix_list_ids(
             PrefixListId::builder()
@@ -137,7 +119,7 @@ async fn a_group_that_allows_s3_by_the_prefix_list_is_healthy() {
 async fn a_group_without_an_s3_rule_is_blamed_and_its_fix_works() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-sgno").await;
+    sim.bucket("sim-sgno").await;
     egress_only(&sim, &net, vec![to_ec2_api()]).await;
     let r = hung(&sim, "sim-sgno");
     let sg = check(&r, 0, "security_group");
@@ -185,7 +167,7 @@ async fn a_group_without_an_s3_rule_is_blamed_and_its_fix_works() {
 async fn a_silent_drop_behind_a_group_reference_rule_is_the_groups_not_the_routes() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-sgref").await;
+    sim.bucket("sim-sgref").await;
     // "HTTPS to the proxies' group": a group reference never matches an S3 address
     let proxies = sim
         .ec2()
@@ -221,7 +203,7 @@ async fn a_silent_drop_behind_a_group_reference_rule_is_the_groups_not_the_route
 async fn an_acl_without_the_ephemeral_ports_inbound_is_blamed_and_its_fix_works() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
-    bucket(&sim, "sim-acl").await;
+    sim.bucket("sim-acl").await;
     let ec2 = sim.ec2();
     let acl = ec2
         .create_network_acl()

@@ -333,6 +333,16 @@ pub fn finding_codes(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The finding of `code` in a report (panics, naming the codes there, when it is absent).
+pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", finding_codes(report)))
+}
+
 /// The built binary with a clean environment: no AWS variables, an empty HOME.
 pub struct Probe {
     cmd: Command,

@@ -95,6 +95,16 @@ impl SimVpc {
     }
 
     /// An admin S3 client (through the harness's own way into the sim).
+    /// Create bucket `name` in us-east-1 (through the admin way in).
+    pub async fn bucket(&self, name: &str) {
+        self.s3("us-east-1")
+            .create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&self.sdk(region))
