@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED.
 ///
 /// Exit codes: 0 every check passed; 1 a check failed; 2 bad input or configuration;
-/// 3 the report could not be written.
+/// 3 the report could not be written; 4 the probe could not run.
 #[derive(Debug, Parser)]
 #[command(
     name = "vpce-probe",
@@ -51,6 +51,12 @@ pub enum Command {
     Man {
         /// check, iam-policy, completions or man.
         page: Option<String>,
+    },
+    /// Explain a finding code: what it means, what usually causes it, and the fix — offline.
+    /// Without CODE, list every code.
+    Explain {
+        /// A finding code, e.g. `gateway_endpoint_not_on_route_table` (as in a report).
+        code: Option<String>,
     },
     /// Print the least-privilege IAM policy (JSON) that `check` needs for these buckets,
     /// ready for `aws iam put-role-policy --policy-document file://policy.json`.

@@ -76,7 +76,7 @@ fn main() -> ExitCode {
                     (Some(sub), Some(page)) => sub.clone().name(page),
                     _ => {
                         eprintln!(
-                            "vpce-probe: error: no man page '{name}' (check, iam-policy, completions, man)"
+                            "vpce-probe: error: no man page '{name}' (check, iam-policy, explain, completions, man)"
                         );
                         return ExitCode::from(EXIT_USAGE);
                     }
@@ -84,6 +84,29 @@ fn main() -> ExitCode {
             };
             let mut buf = Vec::new();
             match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => ExitCode::from(write_stdout(&buf)),
+                Err(_) => ExitCode::from(EXIT_OUTPUT),
+            }
+        }
+        Command::Explain { code } => {
+            use vpce_probe::report::explain;
+            let mut buf = Vec::new();
+            let written = match code.as_deref() {
+                None => explain::list(&mut buf),
+                Some(typed) => match explain::lookup(typed) {
+                    Ok(code) => explain::explain(code, &mut buf),
+                    Err(near) => {
+                        let hint = if near.is_empty() {
+                            "`vpce-probe explain` lists them".to_string()
+                        } else {
+                            format!("did you mean {}?", near.join(", "))
+                        };
+                        eprintln!("vpce-probe: error: no finding code '{typed}': {hint}");
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                },
+            };
+            match written {
                 Ok(()) => ExitCode::from(write_stdout(&buf)),
                 Err(_) => ExitCode::from(EXIT_OUTPUT),
             }
@@ -111,6 +134,7 @@ fn man_name(sub: &str) -> Option<&'static str> {
     Some(match sub {
         "check" => "vpce-probe-check",
         "iam-policy" => "vpce-probe-iam-policy",
+        "explain" => "vpce-probe-explain",
         "completions" => "vpce-probe-completions",
         "man" => "vpce-probe-man",
         _ => return None,

@@ -10,7 +10,7 @@ use vpce_probe::diagnose::check_name::Scope;
 use vpce_probe::diagnose::path::Verdict;
 use vpce_probe::diagnose::{CheckName, Component, FindingCode, Severity, Status};
 use vpce_probe::evidence::{
-    ContextSource, CredentialProvider, EndpointType, ErrorCode, Phase, PrefixListSource,
+    ContextSource, CredentialProvider, EndpointType, ErrorCode, KeyKind, Phase, PrefixListSource,
     ProviderOutcome, RecordType, RegionSource, S3Op, SinkKind,
 };
 
@@ -115,6 +115,10 @@ fn schema_enums_match_the_code() {
         (
             "/$defs/typedLookup/properties/record_type/enum",
             names(RecordType::ALL, RecordType::as_str),
+        ),
+        (
+            "/$defs/credentials/properties/key_kind/enum",
+            names(KeyKind::ALL, KeyKind::as_str),
         ),
         (
             "/$defs/endpoint/properties/endpoint_type/enum",

@@ -764,6 +764,95 @@ fn invalid_input_exits_2_with_a_clear_error() {
     );
 }
 
+#[tokio::test]
+async fn long_term_keys_on_an_instance_with_a_role_are_named() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "keys-bucket").await;
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .env_keys()
+        .args([
+            "check",
+            "--bucket",
+            "keys-bucket",
+            "--output",
+            "json",
+            "-vvv",
+        ])
+        .run();
+    // a warning: the run still passes
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    assert_eq!(r["credentials"]["provider"], "environment");
+    assert_eq!(r["credentials"]["key_kind"], "long_term");
+    let f = finding(&r, "long_term_access_keys");
+    assert_eq!(f["severity"], "warning");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("AWS_ACCESS_KEY_ID in the environment"),
+        "{message}"
+    );
+    assert!(message.contains("shadow the instance role"), "{message}");
+    assert_eq!(run_check(&r, "credentials")["status"], "warn");
+    for out in [&run.stdout, &run.stderr] {
+        assert!(
+            !out.contains("vpce-probe-test-secret-do-not-print"),
+            "no secret"
+        );
+    }
+    // the report names the kind of key, never its id (the SDK's own trace logs may)
+    assert!(
+        !run.stdout.contains("AKIAVPCEPROBETEST01"),
+        "no key id in the report"
+    );
+}
+
+#[test]
+fn explain_prints_a_codes_meaning_and_fix_offline() {
+    let run = Probe::new()
+        .args(["explain", "gateway_endpoint_not_on_route_table"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("gateway_endpoint_not_on_route_table\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("component: route_table"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("--add-route-table-ids"),
+        "{}",
+        run.stdout
+    );
+    // every code of the table, listed
+    let list = Probe::new().args(["explain"]).run();
+    assert_eq!(list.code, 0);
+    for code in [
+        "no_route_to_s3",
+        "kms_denies",
+        "security_group_blocks_s3",
+        "sink_failed",
+    ] {
+        assert!(list.stdout.contains(code), "{code} listed");
+    }
+    // a typo: one line, exit 2, a suggestion
+    let typo = Probe::new().args(["explain", "no-route"]).run();
+    assert_eq!(typo.code, 2);
+    assert_eq!(typo.stderr.lines().count(), 1, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean no_route_to_s3"),
+        "{}",
+        typo.stderr
+    );
+}
+
 #[test]
 fn help_and_version_exit_0() {
     let run = Probe::new().args(["--version"]).run();

@@ -17,7 +17,7 @@ use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::aws::chain_message;
 use crate::evidence::{
-    CredentialProvider, CredentialsEvidence, ErrorCode, ErrorInfo, Phase, ProviderAttempt,
+    CredentialProvider, CredentialsEvidence, ErrorCode, ErrorInfo, KeyKind, Phase, ProviderAttempt,
     ProviderOutcome,
 };
 
@@ -134,6 +134,8 @@ pub async fn find(
                 let ev = CredentialsEvidence {
                     provider: Some(name),
                     expires_at,
+                    key_kind: KeyKind::of(creds.access_key_id()),
+                    source: source_of(name, setup.profile.as_deref()),
                     tried,
                     duration: started.elapsed(),
                     error: None,
@@ -160,6 +162,8 @@ pub async fn find(
                 let ev = CredentialsEvidence {
                     provider: None,
                     expires_at: None,
+                    key_kind: None,
+                    source: None,
                     tried,
                     duration: started.elapsed(),
                     error: Some(ErrorInfo::new(
@@ -180,6 +184,8 @@ pub async fn find(
                 let ev = CredentialsEvidence {
                     provider: None,
                     expires_at: None,
+                    key_kind: None,
+                    source: None,
                     tried,
                     duration: started.elapsed(),
                     error: Some(ErrorInfo::new(
@@ -199,6 +205,8 @@ pub async fn find(
     let ev = CredentialsEvidence {
         provider: None,
         expires_at: None,
+        key_kind: None,
+        source: None,
         tried,
         duration: started.elapsed(),
         error: Some(ErrorInfo::new(
@@ -208,6 +216,26 @@ pub async fn find(
         )),
     };
     (ev, None)
+}
+
+/// Where a provider found its credentials, for people: the variable, or the shared files and
+/// the profile (never a secret).
+fn source_of(provider: CredentialProvider, profile: Option<&str>) -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match provider {
+        CredentialProvider::Environment => Some("AWS_ACCESS_KEY_ID in the environment".into()),
+        CredentialProvider::Profile => {
+            let profile = profile
+                .map(str::to_string)
+                .or_else(|| var("AWS_PROFILE"))
+                .unwrap_or_else(|| "default".into());
+            let creds =
+                var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|| "~/.aws/credentials".into());
+            let config = var("AWS_CONFIG_FILE").unwrap_or_else(|| "~/.aws/config".into());
+            Some(format!("profile {profile} of {creds} (or {config})"))
+        }
+        _ => None,
+    }
 }
 
 /// A short, secret-free reason for "not configured", per provider.

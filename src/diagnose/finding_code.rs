@@ -87,6 +87,7 @@ crate::wire_enum! {
         ClockSkew => "clock_skew",
         SecurityGroupBlocksS3 => "security_group_blocks_s3",
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
+        LongTermAccessKeys => "long_term_access_keys",
     }
 }
 
@@ -387,6 +388,12 @@ impl FindingCode {
                 C::NetworkAcl,
                 "the subnet's network ACL denies TCP to the S3 address and port (outbound), or the answers to the instance's ephemeral ports (inbound: the classic missing 1024-65535 rule); first match by rule number, `*` denies",
                 "allow it in {acl}: {command}",
+            ),
+            LongTermAccessKeys => spec(
+                W,
+                C::Credentials,
+                "the probe runs on EC2 with long-term access keys (`AKIA…`, from the environment or the shared credentials file) rather than an instance role; when the instance also has a role, the keys shadow it, because they come first in the credential chain. The secret never appears",
+                "prefer the instance role: {attach}, then remove the keys from {source} (and deactivate them: aws iam update-access-key --status Inactive)",
             ),
             SpoolDropped => spec(
                 W,

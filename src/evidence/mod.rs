@@ -149,6 +149,30 @@ pub struct ProviderAttempt {
     pub duration_ms: u64,
 }
 
+crate::wire_enum! {
+    /// What kind of access key the credentials carry (from its id's prefix; the id itself is
+    /// never kept).
+    pub enum KeyKind {
+        /// `AKIA…`: an IAM user's long-term access key.
+        LongTerm => "long_term",
+        /// `ASIA…`: temporary credentials from STS (a role, a session).
+        Temporary => "temporary",
+    }
+}
+
+impl KeyKind {
+    /// The kind of an access key id.
+    pub fn of(access_key_id: &str) -> Option<KeyKind> {
+        if access_key_id.starts_with("AKIA") {
+            Some(KeyKind::LongTerm)
+        } else if access_key_id.starts_with("ASIA") {
+            Some(KeyKind::Temporary)
+        } else {
+            None
+        }
+    }
+}
+
 /// The outcome of looking for credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialsEvidence {
@@ -156,6 +180,13 @@ pub struct CredentialsEvidence {
     pub provider: Option<CredentialProvider>,
     /// When they expire (temporary credentials), RFC 3339.
     pub expires_at: Option<String>,
+    /// The kind of access key (long-term `AKIA…` or temporary `ASIA…`), when recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_kind: Option<KeyKind>,
+    /// Where the provider found them, for people (a variable or a file and profile; never a
+    /// secret), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Every provider asked, in order.
     pub tried: Vec<ProviderAttempt>,
     #[serde(skip)]

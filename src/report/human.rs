@@ -446,7 +446,12 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
                 f.component,
                 f.message
             )?;
-            writeln!(w, "  {:<7} {}", "", st.dim(&format!("hint: {}", f.hint)))?;
+            writeln!(
+                w,
+                "  {:<7} {}",
+                "",
+                st.dim(&format!("hint: {} (vpce-probe explain {})", f.hint, f.code))
+            )?;
         }
     }
     let mut counts = [0usize; 4];

@@ -1,6 +1,7 @@
 //! Reporters: each renders the one [`model::Report`] to any `W: Write`.
 
 pub mod cloudwatch;
+pub mod explain;
 pub mod human;
 pub mod json;
 pub mod model;

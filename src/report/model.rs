@@ -10,7 +10,7 @@ use crate::diagnose::{
 };
 use crate::evidence::{
     ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
-    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext,
+    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext, KeyKind,
     NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
     ProxyEvidence, RegionSource, ResolverEvidence, RouteTableEvidence, RuntimeEvidence,
     SecurityGroupEvidence, SinkOutcome, TargetEvidence,
@@ -53,6 +53,10 @@ pub struct ContextReport {
 pub struct CredentialsReport {
     pub provider: Option<CredentialProvider>,
     pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_kind: Option<KeyKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub tried: Vec<ProviderAttempt>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
@@ -460,6 +464,8 @@ impl Report {
             credentials: CredentialsReport {
                 provider: ev.credentials.provider,
                 expires_at: ev.credentials.expires_at.clone(),
+                key_kind: ev.credentials.key_kind,
+                source: ev.credentials.source.clone(),
                 tried: ev.credentials.tried.clone(),
                 error: ev.credentials.error.clone(),
             },

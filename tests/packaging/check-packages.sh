@@ -23,6 +23,7 @@ cp "$bin" "$out/vpce-probe"
 "$bin" man | gzip -9n >"$out/vpce-probe.1.gz"
 "$bin" man check | gzip -9n >"$out/vpce-probe-check.1.gz"
 "$bin" man iam-policy | gzip -9n >"$out/vpce-probe-iam-policy.1.gz"
+"$bin" man explain | gzip -9n >"$out/vpce-probe-explain.1.gz"
 scripts/sbom.sh "$out/vpce-probe.cdx.json"
 
 echo "check-packages: .deb"

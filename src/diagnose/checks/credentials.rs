@@ -21,6 +21,47 @@ fn expired_at(ev: &Evidence) -> Option<&str> {
     (expiry < DateTime::from(ev.started_at)).then_some(at)
 }
 
+/// Long-term access keys on an EC2 instance: a warning, naming where they are and, when the
+/// instance has a role, that they shadow it.
+fn long_term_keys(ev: &Evidence) -> Option<crate::diagnose::Finding> {
+    use crate::evidence::{CredentialProvider, KeyKind};
+    let c = &ev.credentials;
+    let on_ec2 = ev.instance()?;
+    if c.key_kind != Some(KeyKind::LongTerm)
+        || !matches!(
+            c.provider,
+            Some(CredentialProvider::Environment | CredentialProvider::Profile)
+        )
+    {
+        return None;
+    }
+    let source = c.source.clone().unwrap_or_else(|| {
+        format!(
+            "the {} provider",
+            c.provider.map(|p| p.as_str()).unwrap_or("")
+        )
+    });
+    let id = on_ec2.instance_id.as_deref().unwrap_or("<instance-id>");
+    let (shadow, attach) = match on_ec2.iam_role.as_deref() {
+        Some(role) => (
+            format!(
+                "; they shadow the instance role {role}, which comes later in the credential chain"
+            ),
+            format!("the instance already has role {role}: remove the keys and the probe uses it"),
+        ),
+        None => (
+            String::new(),
+            format!(
+                "aws ec2 associate-iam-instance-profile --instance-id {id} --iam-instance-profile Name=<instance profile>"
+            ),
+        ),
+    };
+    Some(FindingCode::LongTermAccessKeys.finding(
+        format!("long-term access keys (AKIA…) from {source} are in use on instance {id}{shadow}"),
+        &[("attach", &attach), ("source", &source)],
+    ))
+}
+
 /// Judge the credential chain.
 pub fn judge(ev: &Evidence) -> Judged {
     if let Some(provider) = ev.credentials.provider {
@@ -34,7 +75,13 @@ pub fn judge(ev: &Evidence) -> Judged {
                 f,
             );
         }
-        return Judged::quiet(CheckVerdict::pass(CheckName::Credentials));
+        return match long_term_keys(ev) {
+            Some(f) => Judged::with(
+                CheckVerdict::with(CheckName::Credentials, Status::Warn, f.hint.clone()),
+                f,
+            ),
+            None => Judged::quiet(CheckVerdict::pass(CheckName::Credentials)),
+        };
     }
     let err = ev.credentials.error.as_ref();
     let f = match err {
