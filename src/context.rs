@@ -32,8 +32,12 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
     let instance_id = match client.get(format!("{MD}instance-id")).await {
         Ok(v) => Some(v.as_ref().trim().to_string()),
         Err(e) => {
+            // A timeout of the first call is the token's: the GET's attempt includes loading
+            // the token, and its timer (started a moment earlier) may fire first, reporting the
+            // token's silence as the GET's (an IoError).
             let step = match e {
                 ImdsError::FailedToLoadToken(_) => ImdsStep::Token,
+                _ if first_call_timed_out(&e) => ImdsStep::Token,
                 _ => ImdsStep::Metadata,
             };
             return ContextEvidence {
@@ -117,6 +121,13 @@ fn lines(v: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// An I/O error of an IMDS call that is the SDK's attempt or operation timeout (smithy's
+/// `TimeoutError`, known only by its text through the boxed chain; a connect that hangs fails
+/// earlier, as a dispatch failure, because the connect timeout is shorter).
+fn first_call_timed_out(e: &ImdsError) -> bool {
+    matches!(e, ImdsError::IoError(_)) && chain_message(e).contains("request has timed out")
+}
+
 /// Label an IMDS failure: no token (unreachable; no answer in time, as behind a too-low hop
 /// limit; refused with an HTTP status) or a bad answer. The client's connect timeout is shorter
 /// than its operation timeout ([`crate::aws::imds_client`]), so a token timeout means it
@@ -150,6 +161,10 @@ fn imds_error(e: &ImdsError) -> ErrorInfo {
             message: format!("IMDS answered HTTP {}", r.response().status().as_u16()),
             http_status: Some(r.response().status().as_u16()),
         },
+        // connected (the connect timeout is shorter), then no answer in time
+        ImdsError::IoError(_) if first_call_timed_out(e) => {
+            ErrorInfo::new(Phase::Request, ErrorCode::ImdsTimeout, message)
+        }
         ImdsError::IoError(_) => {
             ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
         }

@@ -103,8 +103,12 @@ pub fn imds_disabled() -> bool {
 pub fn imds_client(http: SharedHttpClient, timeout: Duration) -> imds::Client {
     imds::Client::builder()
         .configure(&ProviderConfig::default().with_http_client(http))
+        // The connect gets ¾ of the budget: a connect timeout (no IMDS) fires first and is a
+        // dispatch failure. Once connected, the attempt timeout must be what fires (a read
+        // timeout racing it would look like a dispatch failure too): an answer that vanished
+        // after the connect, as behind a too-low hop limit, is then always `imds_timeout`.
         .connect_timeout(timeout.mul_f64(0.75))
-        .read_timeout(timeout)
+        .read_timeout(timeout * 2)
         .operation_attempt_timeout(timeout)
         .operation_timeout(timeout)
         .max_attempts(1)

@@ -114,9 +114,15 @@ async fn resolve_region(
         return Ok((String::new(), RegionSource::None));
     }
     let why = if ctx.disabled {
-        "IMDS is disabled (AWS_EC2_METADATA_DISABLED)"
+        "IMDS is disabled (AWS_EC2_METADATA_DISABLED)".to_string()
     } else {
-        "not on EC2: the instance metadata service did not answer"
+        match &ctx.error {
+            Some(e) => format!(
+                "not on EC2: the instance metadata service did not answer ({}: {})",
+                e.code, e.message
+            ),
+            None => "not on EC2: the instance metadata service did not answer".to_string(),
+        }
     };
     Err(ConfigError(format!(
         "no region: {why}; pass --region or set AWS_REGION"
