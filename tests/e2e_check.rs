@@ -561,6 +561,77 @@ async fn existing_object_at_the_probe_key_is_not_overwritten() {
 }
 
 #[tokio::test]
+async fn a_first_run_without_a_bucket_probes_the_regions_buckets_read_only() {
+    let moto = Moto::start();
+    let imds = Imds::start(instance_with_role());
+    make_bucket(&moto, "first-one").await;
+    make_bucket(&moto, "first-two").await;
+    moto.s3_in("eu-west-1")
+        .create_bucket()
+        .bucket("first-far")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let setup = moto.requests().len();
+    // like `aws s3 ls`: no argument at all
+    let run = Probe::new()
+        .moto(&moto)
+        .imds(&imds)
+        .args(["check", "--output", "json"])
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let r = run.json();
+    let mut probed: Vec<&str> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["bucket"].as_str().unwrap())
+        .collect();
+    probed.sort();
+    assert_eq!(
+        probed,
+        ["first-one", "first-two"],
+        "the instance's region only"
+    );
+    for t in r["targets"].as_array().unwrap() {
+        assert_eq!(t["read_only"], true, "{}", t["bucket"]);
+    }
+    let listed = run_check(&r, "s3_list_buckets");
+    assert_eq!(listed["status"], "pass", "{listed}");
+    assert_eq!(listed["detail"]["region"], "us-east-1");
+    let f = finding(&r, "buckets_discovered");
+    assert_eq!(f["severity"], "info");
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("[[target]] bucket = \"first-one\""),
+        "{f}"
+    );
+    // read-only: nothing was written to a bucket nobody named
+    let writes: Vec<String> = moto.requests()[setup..]
+        .iter()
+        .filter(|l| l.starts_with("PUT ") || l.starts_with("DELETE "))
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    // the human report says so, with the snippet
+    let human = Probe::new().moto(&moto).imds(&imds).args(["check"]).run();
+    assert_eq!(human.code, 0, "{}", human.stdout);
+    assert!(human.stdout.contains("s3_list_buckets"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("buckets_discovered"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[tokio::test]
 async fn bucket_in_another_region_is_followed_and_flagged() {
     let moto = Moto::start();
     let imds = Imds::start(instance_with_role());
@@ -741,7 +812,8 @@ fn invalid_input_exits_2_with_a_clear_error() {
             &["check", "--bucket", "ok-bucket", "--max-attempts", "0"],
             "--max-attempts",
         ),
-        (&["check"], "--bucket"),
+        // no bucket, and no region to list one in (not on EC2)
+        (&["check"], "--region"),
         (&["frobnicate"], "frobnicate"),
     ];
     for (args, needle) in cases {

@@ -205,6 +205,45 @@ impl SdkS3 {
     }
 }
 
+impl SdkS3 {
+    /// ListBuckets of one region (`bucket-region`), following pages until `cap + 1` names are
+    /// known (so the caller can tell "more"); bounded by `budget` as a whole.
+    pub async fn list_buckets(
+        &self,
+        region: &str,
+        cap: usize,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<Vec<String>>) {
+        let client = self.client.clone();
+        let region = region.to_string();
+        run_op(S3Op::ListBuckets, budget, |rec| async move {
+            let mut names = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let out = client
+                    .list_buckets()
+                    .bucket_region(&region)
+                    .max_buckets(1000)
+                    .set_continuation_token(token.take())
+                    .customize()
+                    .interceptor(rec.clone())
+                    .send()
+                    .await?;
+                names.extend(
+                    out.buckets()
+                        .iter()
+                        .filter_map(|b| b.name().map(str::to_string)),
+                );
+                token = out.continuation_token().map(str::to_string);
+                if token.is_none() || names.len() > cap {
+                    return Ok(names);
+                }
+            }
+        })
+        .await
+    }
+}
+
 impl S3Calls for SdkS3 {
     fn in_region(&self, region: &str) -> Self {
         Self::new(&self.sdk, region, self.path_style)

@@ -36,6 +36,8 @@ pub struct TargetConfig {
 /// A validated run configuration: built-in defaults, then the config file, then flags.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The buckets to probe; empty on a first run without `--bucket` or config file: the
+    /// probe then discovers them (`Config::discover`).
     pub targets: Vec<TargetConfig>,
     /// The region if configured (`--region` or the file); else see `env_region`.
     pub region: Option<String>,
@@ -69,6 +71,12 @@ pub struct Config {
     /// Where reports go besides stdout.
     pub sinks: crate::report::sink::SinkConfig,
 }
+
+/// The probe's prefix when none is given.
+pub const DEFAULT_PREFIX: &str = ".vpce-probe/";
+
+/// At most this many discovered buckets are probed.
+pub const DISCOVER_MAX: usize = 10;
 
 /// The default config file, read when it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/vpce-probe/config.toml";
@@ -172,6 +180,12 @@ fn load_file(a: &CheckArgs) -> Result<(FileConfig, Option<PathBuf>), ConfigError
 }
 
 impl Config {
+    /// No bucket was named: list the buckets of the instance's region and probe them
+    /// read-only (at most [`DISCOVER_MAX`]).
+    pub fn discover(&self) -> bool {
+        self.targets.is_empty()
+    }
+
     /// Merge built-in defaults, the config file (`--config`, else the default file if it
     /// exists) and `check` flags (which win), and validate the result. `VPCE_PROBE_RUN_ID`,
     /// `AWS_CA_BUNDLE` and (without `--region` or a file `region`) `AWS_REGION` or

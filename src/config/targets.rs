@@ -6,8 +6,8 @@ use crate::diagnose::path::Verdict;
 use crate::diagnose::{Access, Expectations};
 
 use super::{
-    ConfigError, DEFAULT_CONFIG_FILE, FileConfig, FileTarget, Origin, TargetConfig, err,
-    normalize_prefix, validate_bucket_name, validate_key,
+    ConfigError, FileConfig, FileTarget, Origin, TargetConfig, err, normalize_prefix,
+    validate_bucket_name, validate_key,
 };
 
 /// Merge and validate the targets, in order, without duplicate buckets.
@@ -65,16 +65,16 @@ fn listed(
             })
             .collect::<Result<_, _>>()?
     };
-    if listed.is_empty() {
-        return err(match o.file {
-            Some(p) => format!(
-                "no bucket to probe: pass --bucket or add a [[target]] to {}",
-                p.display()
-            ),
-            None => format!(
-                "no bucket to probe: pass --bucket, or list [[target]]s in {DEFAULT_CONFIG_FILE} (or --config FILE)"
-            ),
-        });
+    // No --bucket and no config file: the first run, like `aws s3 ls` — the probe discovers
+    // the buckets the credentials can list (Config::discover). A config file without targets
+    // is a mistake, said as such.
+    if listed.is_empty()
+        && let Some(p) = o.file
+    {
+        return err(format!(
+            "no bucket to probe: pass --bucket or add a [[target]] to {}",
+            p.display()
+        ));
     }
     Ok(listed)
 }
@@ -92,7 +92,7 @@ fn target(
         .clone()
         .or(t.prefix.clone())
         .or(defaults.prefix.clone())
-        .unwrap_or_else(|| ".vpce-probe/".into());
+        .unwrap_or_else(|| super::DEFAULT_PREFIX.into());
     let prefix = normalize_prefix(&prefix).map_err(|e| ConfigError(format!("{at}{e}")))?;
     let key = a.key.clone().or(t.key.clone()).or(defaults.key.clone());
     if let Some(k) = &key {

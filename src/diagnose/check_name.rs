@@ -21,6 +21,7 @@ crate::wire_enum! {
         S3Unsigned => "s3_unsigned",
         SecurityGroup => "security_group",
         NetworkAcl => "network_acl",
+        S3ListBuckets => "s3_list_buckets",
     }
 }
 
@@ -42,6 +43,7 @@ impl CheckName {
             S3Op::Put => CheckName::S3Put,
             S3Op::Get => CheckName::S3Get,
             S3Op::Delete => CheckName::S3Delete,
+            S3Op::ListBuckets => CheckName::S3ListBuckets,
             S3Op::GetBucketPolicy | S3Op::GetBucketEncryption => return None,
         })
     }
@@ -49,7 +51,10 @@ impl CheckName {
     /// Run-wide or per bucket.
     pub fn scope(self) -> Scope {
         match self {
-            CheckName::Imds | CheckName::Credentials | CheckName::PrefixList => Scope::Run,
+            CheckName::Imds
+            | CheckName::Credentials
+            | CheckName::PrefixList
+            | CheckName::S3ListBuckets => Scope::Run,
             _ => Scope::Bucket,
         }
     }
@@ -116,6 +121,10 @@ impl CheckName {
             CheckName::NetworkAcl => (
                 "the subnet's network ACL (`DescribeNetworkAcls`), stateless: outbound to S3, inbound to the ephemeral ports",
                 "a rule (or the final `*`) denies either direction (skipped when the ACL cannot be described)",
+            ),
+            CheckName::S3ListBuckets => (
+                "ListBuckets (`bucket-region` = the instance's region), on a first run without `--bucket` or config file: the buckets probed, read-only",
+                "S3 refused or did not answer it (only present on such a run)",
             ),
         }
     }

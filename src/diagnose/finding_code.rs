@@ -88,6 +88,7 @@ crate::wire_enum! {
         SecurityGroupBlocksS3 => "security_group_blocks_s3",
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
+        BucketsDiscovered => "buckets_discovered",
     }
 }
 
@@ -394,6 +395,12 @@ impl FindingCode {
                 C::Credentials,
                 "the probe runs on EC2 with long-term access keys (`AKIA…`, from the environment or the shared credentials file) rather than an instance role; when the instance also has a role, the keys shadow it, because they come first in the credential chain. The secret never appears",
                 "prefer the instance role: {attach}, then remove the keys from {source} (and deactivate them: aws iam update-access-key --status Inactive)",
+            ),
+            BucketsDiscovered => spec(
+                &[Severity::Info],
+                C::Bucket,
+                "a first run without `--bucket` or config file: the buckets of the instance's region that ListBuckets gave were probed, read-only (at most 10); the hint is the config that makes them permanent targets",
+                "to probe them on every run, put them in /etc/vpce-probe/config.toml (add read_only = false to let the probe write its object): {snippet}",
             ),
             SpoolDropped => spec(
                 W,

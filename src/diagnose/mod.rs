@@ -39,8 +39,15 @@ pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
     ];
     let mut findings: Vec<Finding> = run.iter().flat_map(|j| j.findings.clone()).collect();
     findings.extend(checks::region::findings(ev));
+    // A first run without a named bucket: the listing is a run-wide check of its own.
+    let listed = ev.listing.as_ref().map(checks::list_buckets::judge);
+    findings.extend(listed.iter().flat_map(|j| j.findings.clone()));
     Diagnosis {
-        checks: run.iter().map(|j| j.verdict.clone()).collect(),
+        checks: run
+            .iter()
+            .chain(listed.iter())
+            .map(|j| j.verdict.clone())
+            .collect(),
         findings: findings
             .into_iter()
             .chain(checks::clock::judge(ev))

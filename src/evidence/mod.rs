@@ -28,8 +28,8 @@ pub use network::{
 pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
-    BucketEncryptionEvidence, BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome, ResponseMeta,
-    S3Op, SkipReason, TargetEvidence,
+    BucketEncryptionEvidence, BucketListing, BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome,
+    ResponseMeta, S3Op, SkipReason, TargetEvidence,
 };
 pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
 
@@ -207,6 +207,10 @@ pub struct Evidence {
     pub context: ContextEvidence,
     pub credentials: CredentialsEvidence,
     pub targets: Vec<TargetEvidence>,
+    /// A first run without a named bucket: what ListBuckets gave (the targets are its
+    /// buckets, probed read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<BucketListing>,
     /// What the EC2 API says about the network; `None` off EC2.
     #[serde(default)]
     pub network: Option<NetworkEvidence>,

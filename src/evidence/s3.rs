@@ -52,6 +52,8 @@ crate::wire_enum! {
         Delete => "delete",
         /// Reading the bucket policy (evidence for the `bucket_policy` check, not a check).
         GetBucketPolicy => "get_bucket_policy",
+        /// ListBuckets, on a first run without a named bucket (the `s3_list_buckets` check).
+        ListBuckets => "list_buckets",
         /// Reading the bucket's default encryption (evidence: SSE-S3 or SSE-KMS and its key).
         GetBucketEncryption => "get_bucket_encryption",
     }
@@ -75,6 +77,7 @@ impl S3Op {
             S3Op::Get => "s3:GetObject",
             S3Op::Delete => "s3:DeleteObject",
             S3Op::GetBucketPolicy => "s3:GetBucketPolicy",
+            S3Op::ListBuckets => "s3:ListAllMyBuckets",
             S3Op::GetBucketEncryption => "s3:GetEncryptionConfiguration",
         }
     }
@@ -262,6 +265,20 @@ impl BucketEncryptionEvidence {
             .as_deref()
             .is_some_and(|a| a.starts_with("aws:kms"))
     }
+}
+
+/// A first run without a named bucket: what ListBuckets gave for the instance's region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketListing {
+    /// The ListBuckets request (its outcome, transport facts).
+    pub op: OpEvidence,
+    /// The `bucket-region` filter asked for (the instance's region).
+    pub region: String,
+    /// The buckets probed (read-only), at most the cap.
+    pub buckets: Vec<String>,
+    /// More buckets of the region exist than were probed (the cap).
+    #[serde(default)]
+    pub more: bool,
 }
 
 /// Everything learned about one bucket.

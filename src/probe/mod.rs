@@ -17,12 +17,14 @@ use aws_config::profile::ProfileFileRegionProvider;
 use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::aws::{self, SdkSettings, credentials};
-use crate::config::{Config, ConfigError, validate_region};
+use crate::config::{
+    Config, ConfigError, DEFAULT_PREFIX, DISCOVER_MAX, TargetConfig, validate_region,
+};
 use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
-    ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase, RegionSource,
-    ResolverEvidence, ResolverSource, SkipReason, TargetEvidence,
+    BucketListing, ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase,
+    RegionSource, ResolverEvidence, ResolverSource, SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
 
@@ -255,9 +257,46 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         _ => None,
     };
 
+    // A first run without a named bucket, like `aws s3 ls`: the buckets of the instance's
+    // region, probed read-only (nothing is written to a bucket the user did not name).
+    let mut listing = None;
+    let discovered: Vec<TargetConfig>;
+    let target_list = if cfg.discover() && have_creds && !no_region {
+        let home = context
+            .instance
+            .as_ref()
+            .and_then(|i| i.region.clone())
+            .unwrap_or_else(|| region.clone());
+        let s3 = aws::s3::SdkS3::new(&sdk, &home, cfg.path_style);
+        let budget = deadline.cap(Duration::from_secs(5));
+        let (op, names) = s3.list_buckets(&home, DISCOVER_MAX, budget).await;
+        let mut buckets = names.unwrap_or_default();
+        let more = buckets.len() > DISCOVER_MAX;
+        buckets.truncate(DISCOVER_MAX);
+        discovered = buckets
+            .iter()
+            .map(|b| TargetConfig {
+                bucket: b.clone(),
+                prefix: DEFAULT_PREFIX.into(),
+                read_only: true,
+                key: None,
+                expect: Default::default(),
+            })
+            .collect();
+        listing = Some(BucketListing {
+            op,
+            region: home,
+            buckets,
+            more,
+        });
+        &discovered
+    } else {
+        &cfg.targets
+    };
+
     let mut tasks = tokio::task::JoinSet::new();
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
-    for (i, target) in cfg.targets.iter().enumerate() {
+    for (i, target) in target_list.iter().enumerate() {
         let probe_key = format!("{}{host}/{id}", target.prefix);
         let spec = s3::TargetSpec {
             bucket: target.bucket.clone(),
@@ -300,7 +339,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             (i, ev)
         });
     }
-    let mut targets: Vec<Option<TargetEvidence>> = vec![None; cfg.targets.len()];
+    let mut targets: Vec<Option<TargetEvidence>> = vec![None; target_list.len()];
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((i, ev)) => targets[i] = Some(ev),
@@ -323,6 +362,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         context,
         credentials,
         targets: targets.into_iter().flatten().collect(),
+        listing,
         dns: resolver.answers(),
         proxy: proxy.evidence(),
         resolver: Some(ResolverEvidence {

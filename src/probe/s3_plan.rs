@@ -145,6 +145,8 @@ impl Planner {
                 Some(r) => Step::Skip(r.clone()),
                 None => run(Call::GetBucketEncryption, Budget::PolicyCap),
             },
+            // run-wide (the first run's discovery), never a step of a bucket
+            S3Op::ListBuckets => Step::Skip(SkipReason::NothingWritten),
         }
     }
 

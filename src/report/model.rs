@@ -9,9 +9,9 @@ use crate::diagnose::{
     Access, ActionDecision, CheckName, CheckVerdict, Diagnosis, Finding, Status,
 };
 use crate::evidence::{
-    ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence, DnsAnswer,
-    EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext, KeyKind,
-    NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
+    BucketListing, ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence,
+    DnsAnswer, EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext,
+    KeyKind, NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
     ProxyEvidence, RegionSource, ResolverEvidence, RouteTableEvidence, RuntimeEvidence,
     SecurityGroupEvidence, SinkOutcome, TargetEvidence,
 };
@@ -402,6 +402,24 @@ fn target_check(
     }
 }
 
+/// A run-wide check from its evidence.
+fn run_check(ev: &Evidence, v: &CheckVerdict) -> Check {
+    match v.name {
+        CheckName::Imds => imds_check(&ev.context, v),
+        CheckName::Credentials => credentials_check(&ev.credentials, v),
+        _ => prefix_list_check(ev, v),
+    }
+}
+
+/// The first run's ListBuckets: the request, and the buckets it gave.
+fn list_buckets_check(l: &BucketListing, v: &CheckVerdict) -> Check {
+    let mut c = op_check(&l.op, v);
+    c.detail.insert("region".into(), json!(l.region));
+    c.detail.insert("buckets".into(), json!(l.buckets));
+    c.detail.insert("more".into(), json!(l.more));
+    c
+}
+
 impl Report {
     /// Record what the sinks did: failures become findings and make the run not ok.
     pub fn add_sink_outcomes(&mut self, outcomes: Vec<SinkOutcome>, findings: Vec<Finding>) {
@@ -472,10 +490,9 @@ impl Report {
             checks: dx
                 .checks
                 .iter()
-                .map(|v| match v.name {
-                    CheckName::Imds => imds_check(&ev.context, v),
-                    CheckName::Credentials => credentials_check(&ev.credentials, v),
-                    _ => prefix_list_check(ev, v),
+                .map(|v| match (v.name, &ev.listing) {
+                    (CheckName::S3ListBuckets, Some(l)) => list_buckets_check(l, v),
+                    _ => run_check(ev, v),
                 })
                 .collect(),
             network: ev.network.as_ref().map(|n| NetworkReport {
