@@ -566,17 +566,7 @@ async fn a_first_run_without_a_bucket_probes_the_regions_buckets_read_only() {
     let imds = Imds::start(instance_with_role());
     make_bucket(&moto, "first-one").await;
     make_bucket(&moto, "first-two").await;
-    moto.s3_in("eu-west-1")
-        .create_bucket()
-        .bucket("first-far")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_bucket_in(&moto.s3_in("eu-west-1"), "first-far", "eu-west-1").await;
     let setup = moto.requests().len();
     // like `aws s3 ls`: no argument at all
     let run = Probe::new()
@@ -635,17 +625,7 @@ async fn a_first_run_without_a_bucket_probes_the_regions_buckets_read_only() {
 async fn bucket_in_another_region_is_followed_and_flagged() {
     let moto = Moto::start();
     let imds = Imds::start(instance_with_role());
-    moto.s3_in("eu-west-1")
-        .create_bucket()
-        .bucket("far-bucket")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_bucket_in(&moto.s3_in("eu-west-1"), "far-bucket", "eu-west-1").await;
     let run = Probe::new()
         .moto(&moto)
         .imds(&imds)

@@ -291,17 +291,7 @@ async fn s3_name_resolving_to_a_vpc_address_is_an_interface_endpoint() {
 async fn bucket_in_another_region_leaves_through_the_igw() {
     let sim = SimVpc::up();
     sim.network(None, false).await;
-    sim.s3("eu-west-1")
-        .create_bucket()
-        .bucket("sim-far")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_bucket_in(&sim.s3("eu-west-1"), "sim-far", "eu-west-1").await;
     let run = sim.probe(&["check", "--bucket", "sim-far", "--output", "json"]);
     let r = run.json();
     let t = &r["targets"][0];

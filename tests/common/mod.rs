@@ -333,6 +333,20 @@ pub fn finding_codes(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Create `bucket` in `region` (outside us-east-1) through an admin client of that region.
+pub async fn create_bucket_in(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket in another region");
+}
+
 /// The finding of `code` in a report (panics, naming the codes there, when it is absent).
 pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
     report["findings"]
