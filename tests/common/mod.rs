@@ -3,6 +3,7 @@
 //! A missing emulator is a loud failure, never a skip.
 #![allow(dead_code)]
 
+pub mod fault;
 pub mod vpc;
 
 use std::io::{BufRead, BufReader, Read, Write};
