@@ -34,10 +34,15 @@ fn rows() -> Vec<(usize, String, String)> {
 /// The body of `fn name(` in `src` (up to the next line that is a lone `}`), if it is a test.
 fn test_body<'a>(src: &'a str, name: &str) -> Option<&'a str> {
     let at = src.find(&format!("fn {name}("))?;
-    let before = &src[..at];
-    let attr = before.rfind("#[")?;
-    let attr_line = &before[attr..];
-    if !(attr_line.starts_with("#[test]") || attr_line.starts_with("#[tokio::test")) {
+    // the attributes and doc comments right above the function must include a test attribute
+    let above = &src[..src[..at].rfind('\n').unwrap_or(0)];
+    let is_test = above
+        .lines()
+        .rev()
+        .map(str::trim)
+        .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+        .any(|l| l.starts_with("#[test]") || l.starts_with("#[tokio::test"));
+    if !is_test {
         return None;
     }
     let rest = &src[at..];
