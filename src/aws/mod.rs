@@ -29,7 +29,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase, ResponseMeta};
+use crate::evidence::{AttemptError, ClockSample, ErrorCode, ErrorInfo, Phase, ResponseMeta};
 use crate::net::resolver::DnsLookupError;
 
 /// Settings shared by every SDK client of one run.
@@ -185,9 +185,53 @@ impl Intercept for ResponseRecorder {
             if resp.status().as_u16() == 403 && says_time_too_skewed(resp) {
                 meta.time_too_skewed = true;
             }
+            if let Some(a) = attempt_error(resp, meta.request_id.clone()) {
+                meta.attempt_errors.push(a);
+            }
         }
         Ok(())
     }
+}
+
+/// The codes with which AWS services ask a client to slow down (the SDK's retry classifier
+/// treats them as throttling too).
+const THROTTLING_CODES: &[&str] = &[
+    "SlowDown",
+    "ServiceUnavailable",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "BandwidthLimitExceeded",
+    "ProvisionedThroughputExceededException",
+];
+
+/// An answer with a retryable error (HTTP 5xx or 429): its status, its body's `<Code>` and
+/// whether it asks to slow down.
+fn attempt_error(resp: &HttpResponse, request_id: Option<String>) -> Option<AttemptError> {
+    let status = resp.status().as_u16();
+    if status < 500 && status != 429 {
+        return None;
+    }
+    let code = resp.body().bytes().and_then(|b| {
+        let text = String::from_utf8_lossy(&b[..b.len().min(4096)]);
+        let (_, rest) = text.split_once("<Code>")?;
+        let (code, _) = rest.split_once("</Code>")?;
+        Some(code.trim().to_string()).filter(|c| !c.is_empty())
+    });
+    let throttling = match &code {
+        Some(c) => THROTTLING_CODES.contains(&c.as_str()),
+        None => status == 429 || status == 503,
+    };
+    Some(AttemptError {
+        http_status: status,
+        code,
+        request_id,
+        throttling,
+    })
 }
 
 /// The answer's `Date` header next to the local time now (the answer has just arrived).
@@ -225,6 +269,20 @@ pub fn find_in_chain<'a, T: StdError + 'static>(
         cur = e.source();
     }
     None
+}
+
+/// Does any I/O error in the chain say the connection was reset (or aborted)?
+pub fn was_reset(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && classify_io(io) == ErrorCode::ConnectionReset
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// The whole chain of an error on one line ("a: b: c"), without repeats.
@@ -314,6 +372,11 @@ fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) ->
     }
     if timeout {
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
+    }
+    // A reset while connecting (or during the TLS handshake: its errors name "tls") is the
+    // peer's or a middlebox's TCP RST, not a certificate problem.
+    if was_reset(err) {
+        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectionReset, message);
     }
     let lower = message.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {

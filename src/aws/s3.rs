@@ -5,6 +5,7 @@
 //! facts later steps need. Which call runs next, and what the facts mean, is the probe's.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -15,7 +16,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{ResponseRecorder, chain_message, classify_sdk_error, s3_client};
+use super::{ResponseRecorder, chain_message, classify_sdk_error, s3_client, was_reset};
 use crate::evidence::{
     ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome, Phase, S3Op, SkipReason,
 };
@@ -46,8 +47,48 @@ pub struct GetOut {
     pub checksum_sha256: Option<String>,
     /// The object's full size (`Content-Range` total, else `Content-Length`; ranged reads).
     pub object_size: Option<u64>,
-    /// The body, or why reading it failed (the whole error chain on one line).
-    pub body: Result<Vec<u8>, String>,
+    /// The body length the answer announced (`Content-Length`).
+    pub content_length: Option<u64>,
+    /// The body, or why reading it failed after the answer began.
+    pub body: Result<Vec<u8>, BodyError>,
+}
+
+/// Why a body that began to arrive did not arrive in full (or intact).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    /// Phase `response` (cut short: `body_read_error`, `connection_reset`, or `timeout` when
+    /// the run deadline cut it), or `verify` (`checksum_mismatch`: the SDK's check of S3's
+    /// checksum failed).
+    pub error: ErrorInfo,
+    /// The bytes that had arrived.
+    pub received: u64,
+}
+
+/// Classify the error that ended the reading of a body (`status`: the answer's).
+fn body_error(err: &(dyn std::error::Error + 'static), status: Option<u16>) -> ErrorInfo {
+    let message = chain_message(err);
+    let (phase, code) = if message.to_ascii_lowercase().contains("checksum mismatch") {
+        (Phase::Verify, ErrorCode::ChecksumMismatch)
+    } else if was_reset(err) {
+        (Phase::Response, ErrorCode::ConnectionReset)
+    } else {
+        (Phase::Response, ErrorCode::BodyReadError)
+    };
+    ErrorInfo {
+        phase,
+        code,
+        message,
+        http_status: status,
+    }
+}
+
+/// How far the body of a GetObject got, kept outside the call so that a deadline cutting it
+/// short still tells.
+#[derive(Debug, Default)]
+struct BodyProgress {
+    /// The answer's status and headers arrived (its `Content-Length`).
+    began: Option<Option<u64>>,
+    received: u64,
 }
 
 /// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
@@ -324,33 +365,76 @@ impl S3Calls for SdkS3 {
         budget: Option<Duration>,
     ) -> (OpEvidence, Option<GetOut>) {
         let client = &self.client;
-        run_op(S3Op::Get, budget, |rec| async move {
+        let progress = Arc::new(Mutex::new(BodyProgress::default()));
+        let seen = progress.clone();
+        let (mut ev, out) = run_op(S3Op::Get, budget, |rec| async move {
             let mut req = client.get_object().bucket(bucket).key(key);
             req = match range {
                 Some(r) => req.range(r),
                 None => req.checksum_mode(ChecksumMode::Enabled),
             };
-            let out = req.customize().interceptor(rec).send().await?;
+            let out = req.customize().interceptor(rec.clone()).send().await?;
             let checksum_sha256 = out.checksum_sha256().map(str::to_string);
+            let content_length = out.content_length().and_then(|n| u64::try_from(n).ok());
             let object_size = range.and_then(|_| {
                 out.content_range()
                     .and_then(|r| r.rsplit('/').next())
                     .and_then(|n| n.parse::<u64>().ok())
-                    .or(out.content_length().map(|n| n as u64))
+                    .or(content_length)
             });
-            let body = out
-                .body
-                .collect()
-                .await
-                .map(|b| b.into_bytes().to_vec())
-                .map_err(|e| chain_message(&e));
+            seen.lock().expect("progress poisoned").began = Some(content_length);
+            let mut stream = out.body;
+            let mut bytes = Vec::new();
+            let body = loop {
+                match stream.next().await {
+                    None => break Ok(bytes),
+                    Some(Ok(chunk)) => {
+                        bytes.extend_from_slice(&chunk);
+                        seen.lock().expect("progress poisoned").received = bytes.len() as u64;
+                    }
+                    Some(Err(e)) => {
+                        break Err(BodyError {
+                            error: body_error(&e, rec.meta().http_status),
+                            received: bytes.len() as u64,
+                        });
+                    }
+                }
+            };
             Ok::<_, SdkError<GetObjectError, HttpResponse>>(GetOut {
                 checksum_sha256,
                 object_size,
+                content_length,
                 body,
             })
         })
-        .await
+        .await;
+        let progress = progress.lock().expect("progress poisoned");
+        let cut = ev.error().is_some_and(|e| e.code == ErrorCode::Timeout);
+        match (out, progress.began) {
+            // The answer began, and the run deadline cut its body short.
+            (None, Some(content_length)) if cut => {
+                let received = progress.received;
+                let error = ErrorInfo {
+                    phase: Phase::Response,
+                    code: ErrorCode::Timeout,
+                    message: format!(
+                        "the body stalled: {received} of {} bytes arrived in {} ms, when the run deadline cut it",
+                        content_length.map_or("?".into(), |n| n.to_string()),
+                        ev.duration.as_millis()
+                    ),
+                    http_status: ev.meta.http_status,
+                };
+                ev.outcome = OpOutcome::Failed(error.clone());
+                let out = GetOut {
+                    checksum_sha256: None,
+                    object_size: None,
+                    content_length,
+                    body: Err(BodyError { error, received }),
+                };
+                (ev, Some(out))
+            }
+            (out, _) => (ev, out),
+        }
     }
 
     async fn delete(

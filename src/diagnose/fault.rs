@@ -25,6 +25,9 @@ pub enum Fault {
     /// The conditional put found an object at the probe key (left untouched).
     KeyExists,
     ContentMismatch,
+    /// The answer began (status, headers) but its body did not arrive in full: closed early,
+    /// reset, or cut by the run deadline.
+    Interrupted,
     /// The run deadline passed before the operation started.
     Deadline,
     Other,
@@ -86,6 +89,11 @@ pub fn fault(e: &ErrorInfo) -> Fault {
         _ => {}
     }
     match &e.code {
+        ErrorCode::Timeout | ErrorCode::BodyReadError | ErrorCode::ConnectionReset
+            if e.phase == Phase::Response =>
+        {
+            Fault::Interrupted
+        }
         ErrorCode::Timeout => Fault::Timeout,
         ErrorCode::Deadline => Fault::Deadline,
         ErrorCode::Service(code) => {

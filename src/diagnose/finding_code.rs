@@ -89,6 +89,8 @@ crate::wire_enum! {
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
         BucketsDiscovered => "buckets_discovered",
+        S3Throttled => "s3_throttled",
+        S3ResponseInterrupted => "s3_response_interrupted",
     }
 }
 
@@ -279,8 +281,8 @@ impl FindingCode {
             S3ServerError => spec(
                 E,
                 C::S3,
-                "S3 answered HTTP 5xx",
-                "S3 answered HTTP {status}: usually transient; run again",
+                "an HTTP 5xx answer, after the SDK's retries: with S3's request id (`x-amz-request-id`), S3's own error (the message names its code, the request id and the attempts); without one, possibly a proxy or load balancer on the path",
+                "{advice}",
             ),
             ProbeKeyExists => spec(
                 W,
@@ -291,8 +293,8 @@ impl FindingCode {
             ContentMismatch => spec(
                 E,
                 C::Network,
-                "what was read back, or the checksum S3 stored, differs from what was written",
-                "the object read back differs from what was written: something between the instance and S3 altered it (proxy, cache)",
+                "what was read back differs from what was written, or from the checksum S3 stored (the probe's own SHA-256 comparison, or the SDK's check of S3's `x-amz-checksum-sha256`): the read never counts as a success",
+                "the object read back differs from what was written: it was altered between S3 and the probe (a TLS-intercepting proxy, or S3 itself; the instance cannot tell which). Run again; if it repeats, look for TLS inspection on the path",
             ),
             RunDeadlineExceeded => spec(
                 E,
@@ -401,6 +403,18 @@ impl FindingCode {
                 C::Bucket,
                 "a first run without `--bucket` or config file: the buckets of the instance's region that ListBuckets gave were probed, read-only (at most 10); the hint is the config that makes them permanent targets",
                 "to probe them on every run, put them in /etc/vpce-probe/config.toml (add read_only = false to let the probe write its object): {snippet}",
+            ),
+            S3Throttled => spec(
+                W,
+                C::S3,
+                "S3 answered an attempt with a throttling error (`SlowDown`, `ServiceUnavailable`, HTTP 429 or a bodiless 503) and the SDK's retry succeeded: the check passes, its detail lists the throttled attempts (`attempt_errors`) and counts `attempts`",
+                "S3 asked the probe to slow down ({code}) and the SDK's retry succeeded: the bucket (or its prefix) gets more requests than S3 serves at once; if it recurs, lower the request rate of the bucket's other clients or spread their keys over more prefixes",
+            ),
+            S3ResponseInterrupted => spec(
+                E,
+                C::Network,
+                "S3 began to answer (status, headers, its request id) but the body did not arrive in full: the connection closed early, was reset, or the body stalled until the run deadline cut it (the message says which, and how many bytes arrived). S3 or any middlebox on the path can do this; the instance cannot tell which, so no route or policy is blamed",
+                "the answer to {check} began (S3's request id {request_id}) but {how}: S3 or a middlebox on the path (proxy, firewall, NAT, TLS inspection) cut it, and the instance cannot tell which; routes and policies allowed the request. Run again; if it repeats, look for a middlebox on the path (HTTPS_PROXY, TLS inspection), then give AWS Support the request id",
             ),
             SpoolDropped => spec(
                 W,

@@ -40,6 +40,34 @@ pub struct ResponseMeta {
     /// service's time and retried).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub time_too_skewed: bool,
+    /// The attempts answered with a retryable error (HTTP 5xx or 429), in order; when no attempt
+    /// succeeded, the last one is also the operation's error.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub attempt_errors: Vec<AttemptError>,
+}
+
+/// One attempt of an operation answered with a retryable error (HTTP 5xx or 429).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptError {
+    pub http_status: u16,
+    /// The error body's `<Code>` (none for a bodiless answer, e.g. to a HEAD).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<String>,
+    /// `x-amz-request-id`: its presence says S3 itself answered (a proxy sends none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
+    /// The answer asks the client to slow down (`SlowDown`, `ServiceUnavailable`, HTTP 429, a
+    /// bodiless 503, ...).
+    #[serde(default)]
+    pub throttling: bool,
+}
+
+impl ResponseMeta {
+    /// The attempts S3 throttled.
+    pub fn throttled(&self) -> impl Iterator<Item = &AttemptError> {
+        self.attempt_errors.iter().filter(|a| a.throttling)
+    }
 }
 
 crate::wire_enum! {
@@ -148,7 +176,7 @@ pub struct OpDetail {
     /// put/get/delete: the object's key.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub key: Option<String>,
-    /// put/get: bytes sent or read.
+    /// put/get: bytes sent or read (a get that failed: the bytes that arrived before it did).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub bytes: Option<u64>,
     /// put/get: SHA-256 (base64) of what was sent or read.
@@ -179,6 +207,9 @@ pub struct OpDetail {
     /// made instead; the version remains.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub version_delete_denied: Option<bool>,
+    /// get: the body length the answer announced (`Content-Length`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_length: Option<u64>,
 }
 
 /// Everything learned from one S3 operation.

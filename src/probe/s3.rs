@@ -14,7 +14,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use sha2::{Digest, Sha256};
 
-use crate::aws::s3::{EncryptionOut, GetOut, ListOut, PutOut, S3Calls, SdkS3};
+use crate::aws::s3::{BodyError, EncryptionOut, GetOut, ListOut, PutOut, S3Calls, SdkS3};
 use crate::deadline::Deadline;
 use crate::evidence::{
     BucketEncryptionEvidence, BucketPolicyEvidence, DnsEvidence, ErrorCode, ErrorInfo, OpEvidence,
@@ -282,12 +282,11 @@ fn encryption_evidence(ev: OpEvidence, out: Option<EncryptionOut>) -> BucketEncr
     }
 }
 
-fn body_read_error(message: String) -> OpOutcome {
-    OpOutcome::Failed(ErrorInfo::new(
-        Phase::Response,
-        ErrorCode::BodyReadError,
-        message,
-    ))
+/// A body that did not arrive in full, or intact: the get fails with its error, and the detail
+/// keeps how much had arrived.
+fn body_failed(ev: &mut OpEvidence, e: BodyError) {
+    ev.detail.bytes = Some(e.received);
+    ev.outcome = OpOutcome::Failed(e.error);
 }
 
 /// The read-back of the probe object: the bytes written, and S3's checksum of them.
@@ -295,9 +294,10 @@ fn probe_get_evidence(mut ev: OpEvidence, spec: &TargetSpec, out: Option<GetOut>
     let expected = sha256_b64(&spec.body);
     ev.detail.key = Some(spec.probe_key.clone());
     let Some(out) = out else { return ev };
+    ev.detail.content_length = out.content_length;
     let bytes = match out.body {
-        Err(message) => {
-            ev.outcome = body_read_error(message);
+        Err(e) => {
+            body_failed(&mut ev, e);
             return ev;
         }
         Ok(bytes) => bytes,
@@ -346,9 +346,10 @@ fn user_get_evidence(
         if let Some(t) = out.object_size {
             ev.detail.object_size = Some(t);
         }
+        ev.detail.content_length = out.content_length;
         match out.body {
             Ok(bytes) => ev.detail.bytes = Some(bytes.len() as u64),
-            Err(message) => ev.outcome = body_read_error(message),
+            Err(e) => body_failed(&mut ev, e),
         }
     }
     ev

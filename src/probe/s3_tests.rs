@@ -123,6 +123,7 @@ impl S3Calls for Fake {
             GetOut {
                 checksum_sha256,
                 object_size: range.map(|_| 5000),
+                content_length: Some(body.len() as u64),
                 body: Ok(body),
             }
         })

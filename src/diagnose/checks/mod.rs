@@ -12,6 +12,7 @@ pub mod network_acl;
 pub mod prefix_list;
 pub mod region;
 pub mod route;
+pub mod s3_answers;
 pub mod s3_ops;
 pub mod s3_unsigned;
 pub mod security_group;

@@ -44,7 +44,11 @@ pub fn judge(
                     ev.vpc_region()
                 ),
             )),
-            None => Judged::quiet(CheckVerdict::pass(name)),
+            // passed, maybe after throttled attempts (a warning, the check still passes)
+            None => match super::s3_answers::throttled(name.as_str(), op) {
+                Some(f) => Judged::with(CheckVerdict::pass(name), f),
+                None => Judged::quiet(CheckVerdict::pass(name)),
+            },
         },
         OpOutcome::Skipped(SkipReason::ReadOnly) => {
             Judged::quiet(CheckVerdict::new(name, Status::Skip, None))
@@ -172,11 +176,8 @@ fn failed(
             )
         }
         Fault::Tls => FindingCode::TlsFailure.finding(e.message.clone(), &[]),
-        Fault::ServerError => {
-            let status = e.http_status.unwrap_or(500).to_string();
-            FindingCode::S3ServerError
-                .finding(format!("{check}: HTTP {status}"), &[("status", &status)])
-        }
+        Fault::ServerError => super::s3_answers::server_error(check, op, e),
+        Fault::Interrupted => super::s3_answers::interrupted(check, op, e),
         Fault::KeyExists => FindingCode::ProbeKeyExists.finding(
             format!("an object already exists at {}", t.probe_key),
             &[("key", &t.probe_key)],
@@ -215,6 +216,7 @@ fn unreachable_advice(
         ErrorCode::RouteBlackholed => format!(
             "the route to {peer} is a blackhole: a route table entry drops this traffic (often a deleted gateway or endpoint)"
         ),
+        ErrorCode::ConnectionReset => super::s3_answers::reset_advice(peer),
         ErrorCode::ConnectionRefused => {
             format!("{peer} refused the connection: a proxy or a wrong AWS_ENDPOINT_URL(_S3)?")
         }
