@@ -271,16 +271,16 @@ pub fn find_in_chain<'a, T: StdError + 'static>(
     None
 }
 
-/// Does any I/O error in the chain say the connection was reset (or aborted)?
+/// Does any I/O error in the chain say the connection was reset (or aborted)? An
+/// `io::Error`'s `source()` skips the error it wraps, so each one is opened with `get_ref`.
 pub fn was_reset(err: &(dyn StdError + 'static)) -> bool {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && classify_io(io) == ErrorCode::ConnectionReset
-        {
-            return true;
-        }
-        cur = e.source();
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) if classify_io(io) == ErrorCode::ConnectionReset => return true,
+            Some(io) => io.get_ref().map(|i| i as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     false
 }
@@ -367,16 +367,16 @@ where
 /// Classify a failure to send a request (no answer): DNS, connect, TLS, or the request.
 fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) -> ErrorInfo {
     let message = chain_message(err);
+    // A reset while connecting (or during the TLS handshake, whose errors name "tls") is the
+    // peer's or a middlebox's TCP RST, not a certificate problem.
+    if was_reset(err) {
+        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectionReset, message);
+    }
     if let Some(dns) = find_in_chain::<DnsLookupError>(err) {
         return ErrorInfo::new(Phase::Dns, ErrorCode::DnsError, dns.to_string());
     }
     if timeout {
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
-    }
-    // A reset while connecting (or during the TLS handshake: its errors name "tls") is the
-    // peer's or a middlebox's TCP RST, not a certificate problem.
-    if was_reset(err) {
-        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectionReset, message);
     }
     let lower = message.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {

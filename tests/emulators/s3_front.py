@@ -26,26 +26,29 @@ Fault kinds (``FAULTS``; add one by writing a function and registering it):
   minutes from that clock is refused with ``RequestTimeTooSkewed`` (403, RequestTime, ServerTime,
   MaxAllowedSkewMilliseconds 900000). Requests within the window are forwarded.
 
-* ``truncate``: forward to moto, send its status and headers (the right ``Content-Length``) and
-  only the first ``bytes`` of the body (default: half), then close the connection (a FIN, no TLS
-  close_notify), as a proxy or S3 dropping the connection mid-answer would.
-* ``trickle``: forward, then send the body ``bytes_per_second`` (default 1) at a time, one chunk
-  a second, until done or the client goes away.
-* ``flip``: forward, with the byte at ``offset`` (default: the middle) of the body flipped
-  (``xor``, default 0x01); ``drop_checksum`` (default false) also drops S3's
-  ``x-amz-checksum-*`` headers, so only the client's own comparison can notice.
-* ``reset``: a TCP RST (``SO_LINGER`` 0, then close). ``"at": "connect"``: right after the TCP
-  accept, before the TLS handshake (``match`` may only name ``client``: nothing else is known
-  yet); ``"at": "response"`` (default): forward, send the status, headers and the first ``bytes``
-  of the body (default: half), then reset.
-
 The first matching rule with a fault that answers wins; ``clock`` rules also set the clock of the
 answers of later rules and of forwarded requests.
 
 Every request is logged, one JSON object per line (``--log FILE``): time, client, method, host,
-path, query, op, bucket, key, x_amz_date, rule (index or null), fault, status; and, for the
-kinds that alter a forwarded body, ``length`` (its full length) and ``sent`` (the bytes sent). A
-connection reset at connect is logged with ``op`` null and ``fault`` "reset".
+path, query, op, bucket, key, x_amz_date, rule (index or null), fault, status.
+
+Faults of the data plane (``FAULTS.update`` near the end of this file): they alter how a
+forwarded answer, or the connection itself, reaches the client.
+
+* ``truncate``: forward to moto, send its status and headers (the right ``Content-Length``) and
+  only the first ``bytes`` of the body (default: half), then close the connection (a FIN, no TLS
+  close_notify), as S3 or a middlebox dropping the connection mid-answer would.
+* ``trickle``: forward, then send the body ``bytes_per_second`` (default 1) at a time, one chunk a
+  second, until done or the client goes away.
+* ``flip``: forward, with the byte at ``offset`` (default: the middle) of the body flipped
+  (``xor``, default 1); ``drop_checksum`` (default false) also drops S3's ``x-amz-checksum-*``
+  headers, so that only the client's own comparison can notice.
+* ``reset``: a TCP RST (``SO_LINGER`` 0, then close). ``"at": "connect"``: right after the TCP
+  accept, before the TLS handshake (``match`` may name only ``client``: nothing else is known
+  yet; logged with ``op`` null and ``fault`` "reset"); ``"at": "response"`` (default): forward,
+  send the status, the headers and the first ``bytes`` of the body (default: half), then reset.
+
+Their log lines also carry ``length`` (the body's full length) and ``sent`` (the bytes sent).
 
 Prints ``READY <host>:<port>`` on stdout once listening.
 """
@@ -58,9 +61,7 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import ssl
-import struct
 import sys
 import threading
 import time
@@ -174,93 +175,7 @@ def fault_clock(f, req, now):
                    ("MaxAllowedSkewMilliseconds", MAX_SKEW_S * 1000)])
 
 
-class Forward:
-    """Forward to moto, but deliver the answer's body another way: ``send(handler, data)``
-    writes it (and may cut the connection) and returns how many bytes it sent; ``headers``
-    (optional) filters the answer's headers."""
-
-    def __init__(self, send, headers=None):
-        self.send, self.headers = send, headers
-
-
-def part_of(f, data):
-    n = f.get("bytes")
-    return len(data) // 2 if n is None else max(0, min(int(n), len(data)))
-
-
-def cut_connection(handler, rst):
-    """End the connection now: a RST (SO_LINGER 0) or a plain FIN (no TLS close_notify)."""
-    handler.close_connection = True
-    sock = handler.connection
-    try:
-        handler.wfile.flush()
-    except OSError:
-        pass
-    time.sleep(0.2)  # let what was sent reach the client before the connection ends
-    try:
-        if rst:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        else:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
-    handler.rfile.close()  # its reference would keep the socket open
-    sock.close()
-
-
-def fault_truncate(f, req, now):
-    def send(handler, data):
-        n = part_of(f, data)
-        handler.wfile.write(data[:n])
-        cut_connection(handler, rst=False)
-        return n
-    return Forward(send)
-
-
-def fault_trickle(f, req, now):
-    step = max(1, int(f.get("bytes_per_second", 1)))
-
-    def send(handler, data):
-        sent = 0
-        try:
-            while sent < len(data):
-                handler.wfile.write(data[sent:sent + step])
-                handler.wfile.flush()
-                sent += len(data[sent:sent + step])
-                if sent < len(data):
-                    time.sleep(1.0)
-        except OSError:  # the client gave up
-            handler.close_connection = True
-        return sent
-    return Forward(send)
-
-
-def fault_flip(f, req, now):
-    def send(handler, data):
-        if data:
-            i = int(f.get("offset", len(data) // 2)) % len(data)
-            data = data[:i] + bytes([data[i] ^ int(f.get("xor", 1))]) + data[i + 1:]
-        handler.wfile.write(data)
-        return len(data)
-    drop = bool(f.get("drop_checksum", False))
-    headers = (lambda k: not k.lower().startswith("x-amz-checksum-")) if drop else None
-    return Forward(send, headers)
-
-
-def fault_reset(f, req, now):
-    if f.get("at", "response") == "connect":
-        return None  # decided at accept time (Rules.reset_at_connect)
-
-    def send(handler, data):
-        n = part_of(f, data)
-        handler.wfile.write(data[:n])
-        cut_connection(handler, rst=True)
-        return n
-    return Forward(send)
-
-
-FAULTS = {"error": fault_error, "clock": fault_clock, "truncate": fault_truncate,
-          "trickle": fault_trickle, "flip": fault_flip, "reset": fault_reset}
+FAULTS = {"error": fault_error, "clock": fault_clock}
 
 
 class Rules:
@@ -325,25 +240,6 @@ class Rules:
             return time.time() + skew, None, None, None
 
 
-def at_connect(fault):
-    return fault.get("kind") == "reset" and fault.get("at") == "connect"
-
-
-def reset_at_connect(rules, client):
-    """The index of the connect-stage rule that applies to a new connection from ``client``
-    (counted for ``times``), or None."""
-    with rules.lock:
-        for i, r in enumerate(rules.current()):
-            m = r.get("match", {})
-            if not at_connect(r["fault"]) or m.get("client", client) != client:
-                continue
-            if r.get("times") is not None and rules.used[i] >= int(r["times"]):
-                continue
-            rules.used[i] += 1
-            return i
-    return None
-
-
 class Front(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AmazonS3"
@@ -367,12 +263,9 @@ class Front(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def handle(self):
-        rule = reset_at_connect(self.server.cfg.rules, self.client_address[0])
-        if rule is None:
-            return super().handle()
-        self.server.cfg.log({"time": time.time(), "client": self.client_address[0], "method": None,
-                             "op": None, "rule": rule, "fault": "reset", "status": None})
-        cut_connection(self, rst=True)
+        """A connection: reset right away when a connect-stage rule says so."""
+        if not reset_at_connect(self):
+            super().handle()
 
     def handle_any(self):
         cfg = self.server.cfg
@@ -389,12 +282,11 @@ class Front(BaseHTTPRequestHandler):
         body = self.read_body()
         try:
             now, ans, rule, kind = cfg.rules.decide(req)
+            ans = alter_body(self, ans, req)
         except Exception as e:  # a broken rules file: say so loudly, answer 500
             now, ans, rule, kind = time.time(), Answer(500, "InternalError", f"s3_front: {e}"), None, "broken-rules"
             print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
-        if isinstance(ans, Forward):
-            status = self.forward(body, now, ans, req)
-        elif ans is not None:
+        if ans is not None:
             status = self.answer(ans, now)
         else:
             status = self.forward(body, now)
@@ -421,7 +313,7 @@ class Front(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         return ans.status
 
-    def forward(self, body, now, how=None, req=None):
+    def forward(self, body, now):
         cfg = self.server.cfg
         conn = http.client.HTTPSConnection(cfg.upstream_host, cfg.upstream_port,
                                            context=cfg.upstream_tls, timeout=30)
@@ -435,7 +327,7 @@ class Front(BaseHTTPRequestHandler):
             data = resp.read()
             self.start(resp.status)
             for k, v in resp.getheaders():
-                if k.lower() not in HOP_BY_HOP and (how is None or how.headers is None or how.headers(k)):
+                if k.lower() not in HOP_BY_HOP:
                     self.send_header(k, v)
             self.send_header("Date", http_date(now))
             length = resp.getheader("Content-Length")
@@ -444,9 +336,7 @@ class Front(BaseHTTPRequestHandler):
             else:
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if how is not None and self.command != "HEAD":
-                req.update(length=len(data), sent=how.send(self, data))
-            elif self.command != "HEAD" and data:
+            if self.command != "HEAD" and data:
                 self.wfile.write(data)
             return resp.status
         finally:
@@ -469,6 +359,160 @@ class Config:
     def log(self, entry):
         with self.log_lock, open(self.log_path, "a") as f:
             f.write(json.dumps(entry) + "\n")
+
+
+# --- data-plane faults: how a forwarded answer (or the connection) reaches the client -------
+
+import socket  # noqa: E402  (kept with the faults that use them)
+import struct  # noqa: E402
+
+
+class Forward:
+    """Forward to moto, but deliver the answer's body with ``send(handler, data)``, which
+    writes it (and may cut the connection) and returns how many bytes it sent; ``keep_header``
+    (optional) filters the answer's headers by name."""
+
+    def __init__(self, send, keep_header=None):
+        self.send, self.keep_header = send, keep_header
+
+
+class AlteredBody:
+    """Stands in for the handler's ``wfile`` while ``forward`` answers: its first write is the
+    header block (filtered), its next one the body, handed to the fault's ``send``."""
+
+    def __init__(self, handler, how, req):
+        self.handler, self.how, self.req, self.real = handler, how, req, handler.wfile
+        self.headers_sent = False
+
+    def write(self, data):
+        if not self.headers_sent:
+            self.headers_sent = True
+            keep = self.how.keep_header
+            if keep is not None:
+                lines = data.split(b"\r\n")
+                data = b"\r\n".join(x for x in lines
+                                     if b":" not in x or keep(x.split(b":")[0].decode()))
+            if b"\r\nContent-Length: 0\r\n" in data:  # no body will follow
+                self.handler.wfile = self.real
+            return self.real.write(data)
+        self.handler.wfile = self.real
+        self.req.update(length=len(data), sent=self.how.send(self.handler, data))
+        return len(data)
+
+    def flush(self):
+        self.real.flush()
+
+
+def alter_body(handler, ans, req):
+    """A ``Forward`` answer: forward with the body altered (the handler's ``wfile`` swapped)."""
+    if not isinstance(ans, Forward):
+        return ans
+    if handler.command != "HEAD":
+        handler.wfile = AlteredBody(handler, ans, req)
+    return None
+
+
+def part_of(f, data):
+    n = f.get("bytes")
+    return len(data) // 2 if n is None else max(0, min(int(n), len(data)))
+
+
+def cut_connection(handler, rst):
+    """End the connection now: a RST (SO_LINGER 0) or a plain FIN (no TLS close_notify)."""
+    handler.close_connection = True
+    sock = handler.connection
+    time.sleep(0.2)  # let what was sent reach the client before the connection ends
+    try:
+        if rst:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+    handler.rfile.close()  # its reference would keep the socket open
+    sock.close()
+
+
+def fault_truncate(f, req, now):
+    def send(handler, data):
+        n = part_of(f, data)
+        handler.wfile.write(data[:n])
+        cut_connection(handler, rst=False)
+        return n
+    return Forward(send)
+
+
+def fault_trickle(f, req, now):
+    step = max(1, int(f.get("bytes_per_second", 1)))
+
+    def send(handler, data):
+        sent = 0
+        try:
+            while sent < len(data):
+                chunk = data[sent:sent + step]
+                handler.wfile.write(chunk)
+                sent += len(chunk)
+                if sent < len(data):
+                    time.sleep(1.0)
+        except OSError:  # the client gave up
+            handler.close_connection = True
+        return sent
+    return Forward(send)
+
+
+def fault_flip(f, req, now):
+    def send(handler, data):
+        if data:
+            i = int(f.get("offset", len(data) // 2)) % len(data)
+            data = data[:i] + bytes([data[i] ^ int(f.get("xor", 1))]) + data[i + 1:]
+        handler.wfile.write(data)
+        return len(data)
+    keep = None
+    if f.get("drop_checksum", False):
+        keep = lambda name: not name.lower().startswith("x-amz-checksum-")  # noqa: E731
+    return Forward(send, keep)
+
+
+def fault_reset(f, req, now):
+    if at_connect(f):
+        return None  # decided when the connection is accepted (reset_at_connect)
+
+    def send(handler, data):
+        n = part_of(f, data)
+        handler.wfile.write(data[:n])
+        cut_connection(handler, rst=True)
+        return n
+    return Forward(send)
+
+
+def at_connect(fault):
+    return fault.get("kind") == "reset" and fault.get("at") == "connect"
+
+
+def reset_at_connect(handler):
+    """Reset a new connection (before its TLS handshake) when a connect-stage rule applies to
+    its client (counted for ``times``); True when it did."""
+    cfg, client = handler.server.cfg, handler.client_address[0]
+    rules, hit = cfg.rules, None
+    with rules.lock:
+        for i, r in enumerate(rules.current()):
+            m = r.get("match", {})
+            if not at_connect(r["fault"]) or m.get("client", client) != client:
+                continue
+            if r.get("times") is not None and rules.used[i] >= int(r["times"]):
+                continue
+            rules.used[i] += 1
+            hit = i
+            break
+    if hit is None:
+        return False
+    cfg.log({"time": time.time(), "client": client, "method": None, "op": None, "rule": hit,
+             "fault": "reset", "status": None})
+    cut_connection(handler, rst=True)
+    return True
+
+
+FAULTS.update(truncate=fault_truncate, trickle=fault_trickle, flip=fault_flip, reset=fault_reset)
 
 
 def main():
