@@ -21,7 +21,10 @@ use serde_json::{Value, json};
 /// written by another instance (the probe must not touch either).
 const SEEDS: [(&str, &str); 2] = [
     ("data/keep.txt", "user data, not the probe's\n"),
-    (".vpce-probe/i-0fedcba9876543210/old", "another instance's probe object\n"),
+    (
+        ".vpce-probe/i-0fedcba9876543210/old",
+        "another instance's probe object\n",
+    ),
 ];
 
 /// A bucket's versions and delete markers: (key, version id, etag or "marker").
@@ -83,7 +86,13 @@ async fn assert_left_as_found(sim: &SimVpc, bucket: &str, before: &Listing) {
     assert_eq!(&after, before, "the bucket changed");
     let s3 = sim.s3("us-east-1");
     for (key, body) in SEEDS {
-        let got = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
         let bytes = got.body.collect().await.unwrap().into_bytes();
         assert_eq!(&bytes[..], body.as_bytes(), "{key}");
     }
@@ -118,10 +127,19 @@ fn is_request_id(v: &Value) -> bool {
         .is_some_and(|r| r.len() == 16 && r.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// The path checks pass: nothing blames a route, an endpoint or a policy.
+/// The path checks pass: nothing blames a route, an endpoint, a firewall or a policy (the
+/// bucket policy is not read when S3 could not be reached: skipped, not failed).
 fn assert_path_not_blamed(r: &Value) {
-    for c in ["route", "endpoint_policy", "bucket_policy", "security_group", "network_acl"] {
-        assert_eq!(check(r, 0, c)["status"], "pass", "{c}: {}", check(r, 0, c));
+    for c in [
+        "route",
+        "endpoint_policy",
+        "bucket_policy",
+        "security_group",
+        "network_acl",
+    ] {
+        let status = &check(r, 0, c)["status"];
+        let ok = status == "pass" || (c == "bucket_policy" && status == "skip");
+        assert!(ok, "{c}: {}", check(r, 0, c));
     }
     assert_eq!(r["targets"][0]["path"]["verdict"], "gateway_endpoint");
 }
@@ -164,7 +182,10 @@ async fn slow_down_once_then_the_put_passes_after_a_retry() {
     // the retry's answer is the check's: another request id
     assert_ne!(throttled[0]["request_id"], put["request_id"]);
     let f = finding(&r, "s3_throttled");
-    assert_eq!((&f["severity"], &f["component"]), (&json!("warning"), &json!("s3")));
+    assert_eq!(
+        (&f["severity"], &f["component"]),
+        (&json!("warning"), &json!("s3"))
+    );
     let rid = throttled[0]["request_id"].as_str().unwrap();
     let m = f["message"].as_str().unwrap();
     assert!(
@@ -174,8 +195,14 @@ async fn slow_down_once_then_the_put_passes_after_a_retry() {
     // the front refused the first put and forwarded the second
     let puts = seen(&sim, "PutObject");
     assert_eq!(puts.len(), 2, "{puts:?}");
-    assert_eq!((&puts[0]["status"], &puts[0]["fault"]), (&json!(503), &json!("error")));
-    assert_eq!((&puts[1]["status"], &puts[1]["rule"]), (&json!(200), &Value::Null));
+    assert_eq!(
+        (&puts[0]["status"], &puts[0]["fault"]),
+        (&json!(503), &json!("error"))
+    );
+    assert_eq!(
+        (&puts[1]["status"], &puts[1]["rule"]),
+        (&json!(200), &Value::Null)
+    );
     assert_left_as_found(&sim, "fault-slowdown", &before).await;
 }
 
@@ -198,7 +225,11 @@ async fn internal_error_on_every_put_fails_it_in_phase_response_and_writes_nothi
     assert_eq!(put["detail"]["attempts"], 2, "{put}");
     let errors = put["detail"]["attempt_errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2, "{put}");
-    assert!(errors.iter().all(|e| e["code"] == "InternalError" && e["throttling"] == false));
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["code"] == "InternalError" && e["throttling"] == false)
+    );
     for c in ["s3_get", "s3_delete"] {
         let skipped = check(&r, 0, c);
         assert_eq!(skipped["status"], "skip", "{c}");
@@ -232,7 +263,12 @@ async fn a_get_body_cut_short_fails_the_get_and_the_object_is_still_deleted() {
     let run = probe(&sim, "fault-trunc", timeout);
     assert_sound(&run, 1, timeout);
     let r = run.json();
-    assert_eq!(finding_codes(&r), ["s3_response_interrupted"], "{}", r["findings"]);
+    assert_eq!(
+        finding_codes(&r),
+        ["s3_response_interrupted"],
+        "{}",
+        r["findings"]
+    );
     let get = check(&r, 0, "s3_get");
     assert_eq!(get["status"], "fail");
     assert_eq!(get["error"]["phase"], "response", "{get}");
@@ -246,7 +282,10 @@ async fn a_get_body_cut_short_fails_the_get_and_the_object_is_still_deleted() {
     let f = finding(&r, "s3_response_interrupted");
     assert_eq!(f["component"], "network");
     let m = f["message"].as_str().unwrap();
-    assert!(m.contains("the connection closed before its body ended"), "{m}");
+    assert!(
+        m.contains("the connection closed before its body ended"),
+        "{m}"
+    );
     assert!(m.contains(d["request_id"].as_str().unwrap()), "{m}");
     assert!(f["hint"].as_str().unwrap().contains("S3 or a middlebox"));
     assert_path_not_blamed(&r);
@@ -264,14 +303,22 @@ async fn a_get_body_trickling_is_cut_by_the_deadline_and_the_object_deleted_in_t
     let run = probe(&sim, "fault-trickle", timeout);
     assert_sound(&run, 1, timeout);
     let r = run.json();
-    assert_eq!(finding_codes(&r), ["s3_response_interrupted"], "{}", r["findings"]);
+    assert_eq!(
+        finding_codes(&r),
+        ["s3_response_interrupted"],
+        "{}",
+        r["findings"]
+    );
     let get = check(&r, 0, "s3_get");
     assert_eq!(get["status"], "fail");
     assert_eq!(get["error"]["phase"], "response", "{get}");
     assert_eq!(get["error"]["code"], "timeout", "{get}");
     assert_eq!(get["error"]["http_status"], 200);
     let d = &get["detail"];
-    let (got, length) = (d["bytes"].as_u64().unwrap(), d["content_length"].as_u64().unwrap());
+    let (got, length) = (
+        d["bytes"].as_u64().unwrap(),
+        d["content_length"].as_u64().unwrap(),
+    );
     assert!(got >= 1 && got < length, "{d}");
     // the deadline, keeping the cleanup reserve (1.5 s), is what cut it: the get ran until
     // then, and the delete fit in what was kept back
@@ -279,14 +326,35 @@ async fn a_get_body_trickling_is_cut_by_the_deadline_and_the_object_deleted_in_t
     assert!(get_ms >= 2500.0, "the get ended after {get_ms} ms: {get}");
     let f = finding(&r, "s3_response_interrupted");
     assert!(
-        f["message"].as_str().unwrap().contains("its body stalled until the run deadline cut it"),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("its body stalled until the run deadline cut it"),
         "{f}"
     );
     assert_path_not_blamed(&r);
     assert_deleted_after_failed_get(&r, &sim);
     let del_ms = check(&r, 0, "s3_delete")["duration_ms"].as_f64().unwrap();
     assert!(del_ms < 1500.0, "the delete took {del_ms} ms");
-    assert!(run.elapsed >= Duration::from_millis(3500), "{:?}", run.elapsed);
+    // within the run's own deadline: the front answered the delete before --timeout had passed
+    // since the run started (and after the get had used all but the reserve)
+    let started = aws_smithy_types::DateTime::from_str(
+        r["started_at"].as_str().unwrap(),
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .unwrap()
+    .as_secs_f64();
+    let deleted_at = seen(&sim, "DeleteObject")[0]["time"].as_f64().unwrap() - started;
+    let limit = timeout.as_secs_f64();
+    assert!(
+        deleted_at > limit - 2.5 && deleted_at < limit,
+        "deleted {deleted_at:.3} s into a {limit} s run"
+    );
+    assert!(
+        r["duration_ms"].as_u64().unwrap() <= 6000,
+        "{}",
+        r["duration_ms"]
+    );
     assert_left_as_found(&sim, "fault-trickle", &before).await;
 }
 
@@ -294,10 +362,11 @@ async fn a_get_body_trickling_is_cut_by_the_deadline_and_the_object_deleted_in_t
 async fn a_flipped_byte_in_the_get_body_fails_the_check_never_a_success() {
     let (sim, before) = sim_with_seeded_bucket("fault-flip").await;
     let timeout = Duration::from_secs(8);
-    // S3's x-amz-checksum-sha256 kept: the SDK's own check catches it; dropped: the probe's
-    for (drop_checksum, code) in [(false, "checksum_mismatch"), (true, "content_mismatch")] {
+    // With S3's x-amz-checksum-sha256 (of the stored object, which moto does not send: the
+    // front adds it), the SDK's own check catches the flip; without it, the probe's comparison
+    for (checksum, code) in [("add", "checksum_mismatch"), ("drop", "content_mismatch")] {
         sim.s3_front(json!({"rules": [{"match": {"op": "GetObject"},
-            "fault": {"kind": "flip", "drop_checksum": drop_checksum}}]}));
+            "fault": {"kind": "flip", "checksum": checksum}}]}));
         let run = probe(&sim, "fault-flip", timeout);
         assert_sound(&run, 1, timeout);
         let r = run.json();
@@ -305,17 +374,23 @@ async fn a_flipped_byte_in_the_get_body_fails_the_check_never_a_success() {
         let get = check(&r, 0, "s3_get");
         assert_eq!(get["status"], "fail", "{get}");
         assert_eq!(get["error"]["phase"], "verify", "{get}");
-        assert_eq!(get["error"]["code"], code, "drop_checksum {drop_checksum}: {get}");
+        assert_eq!(get["error"]["code"], code, "checksum {checksum}: {get}");
         assert!(get["detail"].get("verified").is_none(), "{get}");
         let f = finding(&r, "content_mismatch");
         assert!(
-            f["hint"].as_str().unwrap().contains("altered between S3 and the probe"),
+            f["hint"]
+                .as_str()
+                .unwrap()
+                .contains("altered between S3 and the probe"),
             "{f}"
         );
         assert_path_not_blamed(&r);
         let put = check(&r, 0, "s3_put");
         let del = check(&r, 0, "s3_delete");
-        assert_eq!((&put["status"], &del["status"]), (&json!("pass"), &json!("pass")));
+        assert_eq!(
+            (&put["status"], &del["status"]),
+            (&json!("pass"), &json!("pass"))
+        );
         assert_left_as_found(&sim, "fault-flip", &before).await;
     }
 }
@@ -352,7 +427,10 @@ async fn a_reset_on_connect_is_s3_unreachable_and_blames_no_route_or_policy() {
     // both attempts' connections were reset before any request was read
     let log = sim.s3_front_log();
     assert_eq!(log.len(), 2, "{log:?}");
-    assert!(log.iter().all(|l| l["fault"] == "reset" && l["op"].is_null()));
+    assert!(
+        log.iter()
+            .all(|l| l["fault"] == "reset" && l["op"].is_null())
+    );
     assert_left_as_found(&sim, "fault-rst-conn", &before).await;
 }
 
@@ -365,7 +443,12 @@ async fn a_reset_mid_answer_fails_the_get_and_the_object_is_still_deleted() {
     let run = probe(&sim, "fault-rst-mid", timeout);
     assert_sound(&run, 1, timeout);
     let r = run.json();
-    assert_eq!(finding_codes(&r), ["s3_response_interrupted"], "{}", r["findings"]);
+    assert_eq!(
+        finding_codes(&r),
+        ["s3_response_interrupted"],
+        "{}",
+        r["findings"]
+    );
     let get = check(&r, 0, "s3_get");
     assert_eq!(get["status"], "fail");
     assert_eq!(get["error"]["phase"], "response", "{get}");
@@ -374,7 +457,10 @@ async fn a_reset_mid_answer_fails_the_get_and_the_object_is_still_deleted() {
     let f = finding(&r, "s3_response_interrupted");
     assert_eq!(f["component"], "network");
     assert!(
-        f["message"].as_str().unwrap().contains("the connection was reset (TCP RST)"),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("the connection was reset (TCP RST)"),
         "{f}"
     );
     assert_path_not_blamed(&r);

@@ -28,9 +28,8 @@ pub use network::{
 pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
-    AttemptError,
-    BucketEncryptionEvidence, BucketListing, BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome,
-    ResponseMeta, S3Op, SkipReason, TargetEvidence,
+    AttemptError, BucketEncryptionEvidence, BucketListing, BucketPolicyEvidence, OpDetail,
+    OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason, TargetEvidence,
 };
 pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
 

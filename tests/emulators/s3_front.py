@@ -41,8 +41,10 @@ forwarded answer, or the connection itself, reaches the client.
 * ``trickle``: forward, then send the body ``bytes_per_second`` (default 1) at a time, one chunk a
   second, until done or the client goes away.
 * ``flip``: forward, with the byte at ``offset`` (default: the middle) of the body flipped
-  (``xor``, default 1); ``drop_checksum`` (default false) also drops S3's ``x-amz-checksum-*``
-  headers, so that only the client's own comparison can notice.
+  (``xor``, default 1). ``checksum``: "keep" (default: the headers as moto sent them), "add"
+  (``x-amz-checksum-sha256`` of the body before the flip, as S3 sends it for an object stored with
+  a SHA-256 checksum when asked with ``x-amz-checksum-mode: ENABLED``, which moto does not), or
+  "drop" (no ``x-amz-checksum-*`` header: only the client's own comparison can notice).
 * ``reset``: a TCP RST (``SO_LINGER`` 0, then close). ``"at": "connect"``: right after the TCP
   accept, before the TLS handshake (``match`` may name only ``client``: nothing else is known
   yet; logged with ``op`` null and ``fault`` "reset"); ``"at": "response"`` (default): forward,
@@ -363,39 +365,42 @@ class Config:
 
 # --- data-plane faults: how a forwarded answer (or the connection) reaches the client -------
 
-import socket  # noqa: E402  (kept with the faults that use them)
+import hashlib  # noqa: E402  (kept with the faults that use them)
+import socket  # noqa: E402
 import struct  # noqa: E402
 
 
 class Forward:
     """Forward to moto, but deliver the answer's body with ``send(handler, data)``, which
-    writes it (and may cut the connection) and returns how many bytes it sent; ``keep_header``
-    (optional) filters the answer's headers by name."""
+    writes it (and may cut the connection) and returns how many bytes it sent; ``headers``
+    (optional) edits the answer's header lines: ``headers(lines, body) -> lines``."""
 
-    def __init__(self, send, keep_header=None):
-        self.send, self.keep_header = send, keep_header
+    def __init__(self, send, headers=None):
+        self.send, self.headers = send, headers
 
 
 class AlteredBody:
-    """Stands in for the handler's ``wfile`` while ``forward`` answers: its first write is the
-    header block (filtered), its next one the body, handed to the fault's ``send``."""
+    """Stands in for the handler's ``wfile`` while ``forward`` answers: it holds the header
+    block back until the body comes (so the fault can edit the headers from it), then hands the
+    body to the fault's ``send``."""
 
     def __init__(self, handler, how, req):
         self.handler, self.how, self.req, self.real = handler, how, req, handler.wfile
-        self.headers_sent = False
+        self.head = None
 
     def write(self, data):
-        if not self.headers_sent:
-            self.headers_sent = True
-            keep = self.how.keep_header
-            if keep is not None:
-                lines = data.split(b"\r\n")
-                data = b"\r\n".join(x for x in lines
-                                     if b":" not in x or keep(x.split(b":")[0].decode()))
+        if self.head is None:
+            self.head = data
             if b"\r\nContent-Length: 0\r\n" in data:  # no body will follow
                 self.handler.wfile = self.real
-            return self.real.write(data)
+                return self.real.write(data)
+            return len(data)
         self.handler.wfile = self.real
+        head = self.head
+        if self.how.headers is not None:
+            lines = head.rstrip(b"\r\n").split(b"\r\n")
+            head = b"\r\n".join(self.how.headers(lines, data)) + b"\r\n\r\n"
+        self.real.write(head)
         self.req.update(length=len(data), sent=self.how.send(self.handler, data))
         return len(data)
 
@@ -467,10 +472,16 @@ def fault_flip(f, req, now):
             data = data[:i] + bytes([data[i] ^ int(f.get("xor", 1))]) + data[i + 1:]
         handler.wfile.write(data)
         return len(data)
-    keep = None
-    if f.get("drop_checksum", False):
-        keep = lambda name: not name.lower().startswith("x-amz-checksum-")  # noqa: E731
-    return Forward(send, keep)
+    def headers(lines, body):
+        mode = f.get("checksum", "keep")
+        if mode == "keep":
+            return lines
+        lines = [x for x in lines if not x.lower().startswith(b"x-amz-checksum-")]
+        if mode == "add":
+            digest = base64.b64encode(hashlib.sha256(body).digest())
+            lines += [b"x-amz-checksum-sha256: " + digest, b"x-amz-checksum-type: FULL_OBJECT"]
+        return lines
+    return Forward(send, headers)
 
 
 def fault_reset(f, req, now):

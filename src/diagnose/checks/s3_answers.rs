@@ -152,12 +152,20 @@ mod tests {
     #[test]
     fn a_5xx_without_s3s_request_id_may_be_a_middlebox() {
         let mut op = op_with(vec![], 2);
-        let e = ErrorInfo::service(Phase::Response, "InternalError", "We encountered", Some(500));
+        let e = ErrorInfo::service(
+            Phase::Response,
+            "InternalError",
+            "We encountered",
+            Some(500),
+        );
         let f = server_error("s3_put", &op, &e);
         assert!(f.hint.contains("possibly not S3"), "{}", f.hint);
         op.meta.request_id = Some("RID1".into());
         let f = server_error("s3_put", &op, &e);
-        assert!(f.hint.starts_with("S3 itself answered HTTP 500 InternalError (request id RID1)"));
+        assert!(
+            f.hint
+                .starts_with("S3 itself answered HTTP 500 InternalError (request id RID1)")
+        );
         assert_eq!(
             f.message,
             "s3_put: HTTP 500 InternalError (request id RID1; 2 attempts): We encountered"
