@@ -505,3 +505,7 @@ impl S3Calls for SdkS3 {
         (ev, out)
     }
 }
+
+#[cfg(test)]
+#[path = "s3_tests.rs"]
+mod tests;

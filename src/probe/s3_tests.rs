@@ -19,6 +19,8 @@ struct Fake {
     put_version: Option<String>,
     /// What a get returns instead of what was put.
     corrupt: bool,
+    /// The get's body fails with this error after this many bytes.
+    cut: Option<(ErrorInfo, u64)>,
     policy: Option<String>,
     region: String,
     stored: Arc<Mutex<Option<Vec<u8>>>>,
@@ -124,7 +126,13 @@ impl S3Calls for Fake {
                 checksum_sha256,
                 object_size: range.map(|_| 5000),
                 content_length: Some(body.len() as u64),
-                body: Ok(body),
+                body: match &self.cut {
+                    Some((error, received)) => Err(crate::aws::s3::BodyError {
+                        error: error.clone(),
+                        received: *received,
+                    }),
+                    None => Ok(body),
+                },
             }
         })
     }
@@ -368,6 +376,30 @@ async fn a_read_back_that_differs_fails_and_the_object_is_still_deleted() {
     let err = t.op(S3Op::Get).unwrap().error().unwrap();
     assert_eq!(err.code, ErrorCode::ContentMismatch);
     assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
+}
+
+#[tokio::test]
+async fn a_body_cut_short_fails_the_get_keeps_what_arrived_and_the_object_is_deleted() {
+    let reset = ErrorInfo {
+        http_status: Some(200),
+        ..ErrorInfo::new(Phase::Response, ErrorCode::ConnectionReset, "reset")
+    };
+    let f = Fake {
+        cut: Some((reset.clone(), 4)),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let get = t.op(S3Op::Get).unwrap();
+    assert_eq!(get.error(), Some(&reset));
+    assert_eq!(get.detail.bytes, Some(4));
+    assert_eq!(get.detail.content_length, Some(11));
+    assert_eq!(get.detail.verified, None);
+    assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
+    assert!(
+        f.calls().iter().any(|c| c.starts_with("delete")),
+        "{:?}",
+        f.calls()
+    );
 }
 
 #[tokio::test]
