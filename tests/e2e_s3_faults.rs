@@ -144,8 +144,8 @@ fn assert_path_not_blamed(r: &Value) {
     assert_eq!(r["targets"][0]["path"]["verdict"], "gateway_endpoint");
 }
 
-/// A get that failed after the object was written, and the delete that still removed it.
-fn assert_deleted_after_failed_get(r: &Value, sim: &SimVpc) {
+/// The object was written (the put passed) and the delete removed it, once.
+fn assert_written_and_deleted(r: &Value, sim: &SimVpc) {
     let put = check(r, 0, "s3_put");
     assert_eq!(put["status"], "pass", "{put}");
     let del = check(r, 0, "s3_delete");
@@ -290,7 +290,7 @@ async fn a_get_body_cut_short_fails_the_get_and_the_object_is_still_deleted() {
     assert!(f["hint"].as_str().unwrap().contains("S3 or a middlebox"));
     assert_path_not_blamed(&r);
     assert_eq!(seen(&sim, "GetObject")[0]["sent"], 40);
-    assert_deleted_after_failed_get(&r, &sim);
+    assert_written_and_deleted(&r, &sim);
     assert_left_as_found(&sim, "fault-trunc", &before).await;
 }
 
@@ -333,7 +333,7 @@ async fn a_get_body_trickling_is_cut_by_the_deadline_and_the_object_deleted_in_t
         "{f}"
     );
     assert_path_not_blamed(&r);
-    assert_deleted_after_failed_get(&r, &sim);
+    assert_written_and_deleted(&r, &sim);
     let del_ms = check(&r, 0, "s3_delete")["duration_ms"].as_f64().unwrap();
     assert!(del_ms < 1500.0, "the delete took {del_ms} ms");
     // within the run's own deadline: the front answered the delete before --timeout had passed
@@ -464,6 +464,37 @@ async fn a_reset_mid_answer_fails_the_get_and_the_object_is_still_deleted() {
         "{f}"
     );
     assert_path_not_blamed(&r);
-    assert_deleted_after_failed_get(&r, &sim);
+    assert_written_and_deleted(&r, &sim);
     assert_left_as_found(&sim, "fault-rst-mid", &before).await;
+}
+
+#[tokio::test]
+async fn a_put_whose_answer_is_lost_is_recognised_as_the_runs_own_and_deleted() {
+    let (sim, before) = sim_with_seeded_bucket("fault-rst-put").await;
+    // the put reaches S3 (moto stores it), then the connection is reset before the answer: the
+    // SDK's retry finds the key taken (412, If-None-Match: *) by this run's own first attempt
+    sim.s3_front(json!({"rules": [{"match": {"op": "PutObject"}, "times": 1,
+        "fault": {"kind": "reset", "at": "response", "headers": false}}]}));
+    let timeout = Duration::from_secs(8);
+    let run = probe(&sim, "fault-rst-put", timeout);
+    assert_sound(&run, 0, timeout);
+    let r = run.json();
+    // not "an object already exists at the probe key": it is the run's own, read back and deleted
+    assert!(finding_codes(&r).is_empty(), "{}", r["findings"]);
+    let put = check(&r, 0, "s3_put");
+    assert_eq!(put["status"], "pass", "{put}");
+    assert_eq!(put["detail"]["attempts"], 2, "{put}");
+    assert_eq!(put["detail"]["answer_lost"], true, "{put}");
+    let get = check(&r, 0, "s3_get");
+    assert_eq!(get["detail"]["verified"], true, "{get}");
+    assert_path_not_blamed(&r);
+    let puts = seen(&sim, "PutObject");
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert_eq!(
+        (&puts[0]["fault"], &puts[0]["sent"]),
+        (&json!("reset"), &json!(0))
+    );
+    assert_eq!(puts[1]["status"], 412);
+    assert_written_and_deleted(&r, &sim);
+    assert_left_as_found(&sim, "fault-rst-put", &before).await;
 }

@@ -49,6 +49,8 @@ pub struct GetOut {
     pub object_size: Option<u64>,
     /// The body length the answer announced (`Content-Length`).
     pub content_length: Option<u64>,
+    /// The version read (`x-amz-version-id`; versioned buckets).
+    pub version_id: Option<String>,
     /// The body, or why reading it failed after the answer began.
     pub body: Result<Vec<u8>, BodyError>,
 }
@@ -376,6 +378,7 @@ impl S3Calls for SdkS3 {
             let out = req.customize().interceptor(rec.clone()).send().await?;
             let checksum_sha256 = out.checksum_sha256().map(str::to_string);
             let content_length = out.content_length().and_then(|n| u64::try_from(n).ok());
+            let version_id = out.version_id().map(str::to_string);
             let object_size = range.and_then(|_| {
                 out.content_range()
                     .and_then(|r| r.rsplit('/').next())
@@ -404,6 +407,7 @@ impl S3Calls for SdkS3 {
                 checksum_sha256,
                 object_size,
                 content_length,
+                version_id,
                 body,
             })
         })
@@ -429,6 +433,7 @@ impl S3Calls for SdkS3 {
                     checksum_sha256: None,
                     object_size: None,
                     content_length,
+                    version_id: None,
                     body: Err(BodyError { error, received }),
                 };
                 (ev, Some(out))

@@ -210,6 +210,11 @@ pub struct OpDetail {
     /// get: the body length the answer announced (`Content-Length`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub content_length: Option<u64>,
+    /// put: the answer to the attempt that wrote the object was lost (the connection was cut);
+    /// the SDK's retry found the key taken (HTTP 412), and reading the object back proved it is
+    /// this run's own (the same bytes): it counts as written, and is read back and deleted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answer_lost: Option<bool>,
 }
 
 /// Everything learned from one S3 operation.

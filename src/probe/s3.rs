@@ -7,7 +7,9 @@
 //!
 //! Safety of user data: the put is conditional (`If-None-Match: *`) under the probe's own
 //! prefix with a key unique per run, so nothing is ever overwritten; the delete removes only
-//! the exact object (and version) this run wrote.
+//! the exact object (and version) this run wrote. A put refused (412) on a retry after its
+//! first answer was lost counts as written only once the object's bytes read back are this
+//! run's own ([`own_object`]).
 
 use std::time::Duration;
 
@@ -22,7 +24,9 @@ use crate::evidence::{
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
-use crate::probe::s3_plan::{Call, Planner, Step, retry_plain_delete};
+use crate::probe::s3_plan::{
+    Budget, Call, Planner, Step, put_may_have_written, retry_plain_delete,
+};
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
 pub const USER_KEY_RANGE_BYTES: u64 = 1024;
@@ -129,7 +133,16 @@ pub async fn probe_with<C: S3Calls>(
                     .put(&spec.bucket, &spec.probe_key, &spec.body, &checksum, budget)
                     .await;
                 put_version = out.as_ref().map(|o| o.version_id.clone());
-                put_evidence(ev, &spec, &checksum, out)
+                let mut ev = put_evidence(ev, &spec, &checksum, out);
+                if put_may_have_written(&ev)
+                    && let Some(version) = own_object(&client, &spec, &deadline).await
+                {
+                    ev.outcome = OpOutcome::Ok;
+                    ev.detail.answer_lost = Some(true);
+                    ev.detail.version_id.clone_from(&version);
+                    put_version = Some(version);
+                }
+                ev
             }
             Call::GetProbeObject => {
                 let budget = budget.of(&deadline);
@@ -210,6 +223,21 @@ pub async fn probe_with<C: S3Calls>(
             .as_deref()
             .and_then(dns::url_port),
     }
+}
+
+/// Is the object at the probe key this run's own (its bytes, unique to the run, are those the
+/// put sent)? Then its version (`Some(None)` unversioned). Anything else is left alone.
+async fn own_object<C: S3Calls>(
+    client: &C,
+    spec: &TargetSpec,
+    deadline: &Deadline,
+) -> Option<Option<String>> {
+    let budget = Budget::ReservingCleanup.of(deadline);
+    let (_, out) = client
+        .get(&spec.bucket, &spec.probe_key, None, budget)
+        .await;
+    let out = out?;
+    (out.body.ok()? == spec.body).then_some(out.version_id)
 }
 
 fn list_evidence(mut ev: OpEvidence, prefix: &str, out: Option<ListOut>) -> OpEvidence {

@@ -196,6 +196,13 @@ pub fn read_policy(head: &OpEvidence) -> bool {
     !matches!(head.error(), Some(e) if e.is_network() || e.http_status == Some(404))
 }
 
+/// After the conditional put: could the object at the key be this run's own? The key is unique
+/// to the run, so an HTTP 412 (`If-None-Match: *` found it taken) on a retry means an earlier
+/// attempt most likely wrote it and its answer was lost; reading it back tells.
+pub fn put_may_have_written(put: &OpEvidence) -> bool {
+    put.meta.attempts > 1 && put.error().is_some_and(|e| e.http_status == Some(412))
+}
+
 #[cfg(test)]
 #[path = "s3_plan_tests.rs"]
 mod tests;

@@ -21,6 +21,9 @@ struct Fake {
     corrupt: bool,
     /// The get's body fails with this error after this many bytes.
     cut: Option<(ErrorInfo, u64)>,
+    /// The put's answer is lost and the retry gets HTTP 412: the key then holds what the put
+    /// sent (`Some(true)`), or another object (`Some(false)`).
+    lost_put: Option<bool>,
     policy: Option<String>,
     region: String,
     stored: Arc<Mutex<Option<Vec<u8>>>>,
@@ -96,6 +99,19 @@ impl S3Calls for Fake {
         sha256_b64: &str,
         budget: Option<Duration>,
     ) -> (OpEvidence, Option<PutOut>) {
+        if let Some(ours) = self.lost_put {
+            let found = if ours {
+                body.to_vec()
+            } else {
+                b"not ours".to_vec()
+            };
+            *self.stored.lock().unwrap() = Some(found);
+            let mut ev = self.answer("put", S3Op::Put, budget);
+            ev.meta.attempts = 2;
+            ev.meta.http_status = Some(412);
+            ev.outcome = OpOutcome::Failed(http("PreconditionFailed", 412));
+            return (ev, None);
+        }
         pair(self.answer("put", S3Op::Put, budget), || {
             *self.stored.lock().unwrap() = Some(body.to_vec());
             PutOut {
@@ -126,6 +142,7 @@ impl S3Calls for Fake {
                 checksum_sha256,
                 object_size: range.map(|_| 5000),
                 content_length: Some(body.len() as u64),
+                version_id: self.put_version.clone(),
                 body: match &self.cut {
                     Some((error, received)) => Err(crate::aws::s3::BodyError {
                         error: error.clone(),
@@ -397,6 +414,48 @@ async fn a_body_cut_short_fails_the_get_keeps_what_arrived_and_the_object_is_del
     assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
     assert!(
         f.calls().iter().any(|c| c.starts_with("delete")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_put_whose_answer_was_lost_is_claimed_only_when_the_object_is_the_runs_own() {
+    let f = Fake {
+        lost_put: Some(true),
+        put_version: Some("v1".into()),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let put = t.op(S3Op::Put).unwrap();
+    assert_eq!(put.outcome, OpOutcome::Ok);
+    assert_eq!(put.detail.answer_lost, Some(true));
+    assert_eq!(put.detail.version_id.as_deref(), Some("v1"));
+    assert_eq!(t.op(S3Op::Get).unwrap().detail.verified, Some(true));
+    assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
+    assert!(
+        f.calls().contains(&"delete_version@us-east-1".to_string()),
+        "{:?}",
+        f.calls()
+    );
+
+    // another object at the key: left alone, nothing read back as ours, nothing deleted
+    let f = Fake {
+        lost_put: Some(false),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let put = t.op(S3Op::Put).unwrap();
+    assert_eq!(put.error().unwrap().http_status, Some(412));
+    assert_eq!(put.detail.answer_lost, None);
+    for op in [S3Op::Get, S3Op::Delete] {
+        assert_eq!(
+            *outcome(&t, op),
+            OpOutcome::Skipped(SkipReason::NothingWritten)
+        );
+    }
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("delete")),
         "{:?}",
         f.calls()
     );

@@ -49,6 +49,8 @@ forwarded answer, or the connection itself, reaches the client.
   accept, before the TLS handshake (``match`` may name only ``client``: nothing else is known
   yet; logged with ``op`` null and ``fault`` "reset"); ``"at": "response"`` (default): forward,
   send the status, the headers and the first ``bytes`` of the body (default: half), then reset.
+  ``truncate`` and ``reset`` with ``"headers": false`` cut the connection before the status line
+  (the request has reached moto: a put is stored, its answer lost).
 
 Their log lines also carry ``length`` (the body's full length) and ``sent`` (the bytes sent).
 
@@ -375,8 +377,18 @@ class Forward:
     writes it (and may cut the connection) and returns how many bytes it sent; ``headers``
     (optional) edits the answer's header lines: ``headers(lines, body) -> lines``."""
 
-    def __init__(self, send, headers=None):
-        self.send, self.headers = send, headers
+    def __init__(self, send, headers=None, before_headers=False):
+        self.send, self.headers, self.before_headers = send, headers, before_headers
+
+
+class Discard:
+    """The ``wfile`` of a connection already cut: what ``forward`` still writes goes nowhere."""
+
+    def write(self, data):
+        return len(data)
+
+    def flush(self):
+        pass
 
 
 class AlteredBody:
@@ -389,6 +401,11 @@ class AlteredBody:
         self.head = None
 
     def write(self, data):
+        if self.head is None and self.how.before_headers:
+            self.handler.wfile = self.real
+            self.req.update(sent=self.how.send(self.handler, b""))
+            self.handler.wfile = Discard()
+            return len(data)
         if self.head is None:
             self.head = data
             if b"\r\nContent-Length: 0\r\n" in data:  # no body will follow
@@ -444,7 +461,7 @@ def fault_truncate(f, req, now):
         handler.wfile.write(data[:n])
         cut_connection(handler, rst=False)
         return n
-    return Forward(send)
+    return Forward(send, before_headers=not f.get("headers", True))
 
 
 def fault_trickle(f, req, now):
@@ -493,7 +510,7 @@ def fault_reset(f, req, now):
         handler.wfile.write(data[:n])
         cut_connection(handler, rst=True)
         return n
-    return Forward(send)
+    return Forward(send, before_headers=not f.get("headers", True))
 
 
 def at_connect(fault):
