@@ -177,9 +177,10 @@ async fn assert_bucket_empty(sim: &SimVpc, bucket: &str) {
     );
 }
 
-fn count_ok_cycles(out: &str) -> usize {
+/// Cycle lines with this state (`ok`, `FAIL`).
+fn count_cycles(out: &str, state: &str) -> usize {
     out.lines()
-        .filter(|l| l.split(' ').nth(1) == Some("cycle") && l.split(' ').nth(3) == Some("ok"))
+        .filter(|l| l.split(' ').nth(1) == Some("cycle") && l.split(' ').nth(3) == Some(state))
         .count()
 }
 
@@ -202,12 +203,14 @@ async fn watch_shows_the_route_going_and_coming_back_with_times_and_the_delay() 
             "8",
         ],
     );
-    w.wait_for("two healthy cycles", WAIT, |o| count_ok_cycles(o) >= 2);
+    w.wait_for("two healthy cycles", WAIT, |o| count_cycles(o, "ok") >= 2);
 
     let removed_at = SystemTime::now();
     remove_endpoint_route(&sim, &net).await;
     let gone = "transition sim-watch: path gateway_endpoint → internet_gateway";
     w.wait_for("the route's removal", WAIT, |o| o.contains(gone));
+    // a failure that lasts: two failing cycles before the fix
+    w.wait_for("two failing cycles", WAIT, |o| count_cycles(o, "FAIL") >= 2);
     let restored_at = SystemTime::now();
     restore_endpoint_route(&sim, &net).await;
     w.wait_for("the recovery", WAIT, |o| o.contains(" recovered at cycle "));
@@ -278,6 +281,20 @@ async fn watch_shows_the_route_going_and_coming_back_with_times_and_the_delay() 
         .find(|l| l.contains(" recovered at cycle "))
         .unwrap();
     assert_eq!(stamp(recovered), t2);
+    // the fix took effect after the last failing cycle started
+    let last_fail = cycles
+        .iter()
+        .rfind(|c| c.split(' ').nth(3) == Some("FAIL"))
+        .unwrap();
+    assert!(stamp(last_fail) > t1, "two failing cycles: {lines:?}");
+    assert!(
+        recovered.ends_with(&format!(
+            "; the change took effect between {} and {}",
+            last_fail.split(' ').next().unwrap(),
+            lines[second].split(' ').next().unwrap()
+        )),
+        "{recovered}"
+    );
     let delay = t2.duration_since(t1).unwrap();
     // "… recovered at cycle N, 12.3 s after the first failure (cycle M at T1); …"
     let said = recovered
@@ -316,6 +333,7 @@ async fn watch_shows_the_route_going_and_coming_back_with_times_and_the_delay() 
         "{}",
         summary[0]
     );
+    assert!(cycles.len() >= 5, "{}", summary[0]);
     let n: usize = summary[1]
         .strip_prefix("transitions: ")
         .unwrap()
@@ -426,6 +444,114 @@ async fn watch_json_lines_are_reports_with_their_transitions() {
     );
     assert!(run.stderr.contains("last cycle: FAIL"), "{}", run.stderr);
     assert_bucket_empty(&sim, "sim-watch-json").await;
+}
+
+/// A watch whose cycles take seconds: the EC2 API's name never resolves, so each cycle waits for
+/// its EC2 calls to give up while the S3 probes (put, get, delete) are done early.
+async fn slow_watch(sim: &SimVpc, bucket: &str) -> Watcher {
+    sim.network(None, false).await;
+    sim.bucket(bucket).await;
+    sim.dns("ec2.us-east-1.amazonaws.com", "timeout");
+    let mut w = Watcher::start(
+        sim,
+        &[
+            "check",
+            "--bucket",
+            bucket,
+            "--watch",
+            "1",
+            "--timeout",
+            "6",
+            "--connect-timeout",
+            "2",
+        ],
+    );
+    w.wait_for("a first cycle", WAIT, |o| o.contains(" cycle 1 "));
+    let first = w.stdout();
+    let ms: u64 = first
+        .split(" ms |")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        ms >= 1500,
+        "a slow cycle, so that the second starts at once: {first}"
+    );
+    w
+}
+
+#[tokio::test]
+async fn a_signal_mid_cycle_lets_the_cycle_finish_then_summarizes() {
+    let sim = SimVpc::up();
+    let w = slow_watch(&sim, "sim-watch-int").await;
+    // cycle 1 took longer than the interval: cycle 2 is under way
+    let (run, _w) = w.stop("INT", Duration::from_secs(6 + 3));
+    assert!(
+        run.stderr
+            .contains("SIGINT: finishing cycle 2 (at most 6.0 s) so that it deletes what it wrote"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.elapsed >= Duration::from_millis(500),
+        "the cycle was not cut: {:?}",
+        run.elapsed
+    );
+    let cycle2 = run
+        .stdout
+        .lines()
+        .find(|l| l.split(' ').nth(1) == Some("cycle") && l.split(' ').nth(2) == Some("2"))
+        .unwrap_or_else(|| panic!("cycle 2 finished and was shown:\n{}", run.stdout));
+    assert!(
+        run.stdout.contains("watch summary: 2 cycles ("),
+        "{}",
+        run.stdout
+    );
+    let want = if cycle2.split(' ').nth(3) == Some("ok") {
+        0
+    } else {
+        1
+    };
+    assert_eq!(run.code, want, "the last cycle's code: {cycle2}");
+    assert_bucket_empty(&sim, "sim-watch-int").await;
+}
+
+#[tokio::test]
+async fn a_second_signal_quits_at_once_with_130() {
+    let sim = SimVpc::up();
+    let w = slow_watch(&sim, "sim-watch-int2").await;
+    let kill = |sig: &str, pid: u32| {
+        assert!(
+            Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(pid.to_string())
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    kill("INT", w.child.id());
+    let t0 = Instant::now();
+    while !w.stderr().contains("finishing cycle 2") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "{}", w.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (run, _w) = w.stop("INT", Duration::from_secs(1));
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains(" cycle 2 "),
+        "cycle 2 was abandoned: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("watch summary: 1 cycle ("),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -322,9 +322,10 @@ pub fn summary<W: Write + ?Sized>(w: &mut W, sum: &Summary<'_>, style: Style) ->
             )
         })
         .unwrap_or_default();
+    let plural = if sum.cycles == 1 { "" } else { "s" };
     writeln!(
         w,
-        "watch summary: {} cycles ({} failed){span}",
+        "watch summary: {} cycle{plural} ({} failed){span}",
         sum.cycles, sum.failed_cycles
     )?;
     writeln!(w, "transitions: {}", sum.transitions.len())?;
