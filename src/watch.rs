@@ -13,7 +13,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Config, ConfigError};
 use crate::report::model::Report;
-use crate::report::watch::{History, Observed, Outcome, WatchBlock, WatchLine, next_start};
+use crate::report::watch::{Health, History, Observed, Outcome, WatchBlock, WatchLine, next_start};
 use crate::report::watch_render::{self as render, Style, human_duration};
 use crate::report::{prometheus, sink};
 use crate::{diagnose, probe};
@@ -238,12 +238,11 @@ fn show(
             error.as_deref(),
             style,
         )?,
-        Mode::Json => match report {
-            Some(r) => {
+        // no report, nothing on stdout: the line format is reports only (run() tells stderr)
+        Mode::Json => {
+            if let Some(r) = report {
                 let recovered_after_ms = match obs.health {
-                    crate::report::watch::Health::Recovered(e) => {
-                        e.delay().map(|d| d.as_millis() as u64)
-                    }
+                    Health::Recovered(e) => e.delay().map(|d| d.as_millis() as u64),
                     _ => None,
                 };
                 let line = WatchLine {
@@ -258,9 +257,7 @@ fn show(
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
             }
-            // no report to print: the line format is reports only (run() tells stderr)
-            None => {}
-        },
+        }
     }
     out.flush()
 }

@@ -2,7 +2,7 @@
 //! verdict, a check's status, a finding appearing or going away), the failure episodes and their
 //! recovery (how long after the first failure things were healthy again: the propagation delay
 //! of the change the user made), and the summary of a whole watch. No I/O and no clock: every
-//! instant comes in with the report it belongs to. The loop is `crate::watch`; the rendering is
+//! instant comes in with the report it belongs to. The loop is `src/watch.rs`; the rendering is
 //! `report::watch_render`.
 
 use std::collections::BTreeSet;
