@@ -263,8 +263,9 @@ pub struct CheckArgs {
     /// (path verdicts, check statuses, findings) with its time, and how long after the first
     /// failure things recovered. On a terminal one screen redrawn in place, else one line per
     /// cycle; with `--output json` one report per line. Ctrl-C prints the summary of every
-    /// transition and exits with the last cycle's code (0 or 1). Not with `--output prometheus`
-    /// (`--prometheus-textfile` is rewritten each cycle).
+    /// transition and exits with the last finished cycle's code (0, 1, or 2 when it could not
+    /// run; 130 when none finished). Not with `--output prometheus` (`--prometheus-textfile` is
+    /// rewritten each cycle).
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
     pub watch: Option<String>,
 }

@@ -206,8 +206,11 @@ pub async fn run(cfg: &Config, every: Duration, out: Output<'_>) -> WatchEnd {
     };
     if !matches!(stop, Stop::FirstCycle(_)) {
         let to: &mut dyn Write = if mode == Mode::Json { err } else { out };
-        // the screen stays; the summary goes below it
-        let _ = render::summary(to, &history.summary(), style).and_then(|_| to.flush());
+        // the screen stays; the summary goes below it, after a blank line
+        let gap = if mode == Mode::Screen { "\n" } else { "" };
+        let _ = write!(to, "{gap}")
+            .and_then(|_| render::summary(to, &history.summary(), style))
+            .and_then(|_| to.flush());
     }
     WatchEnd {
         stop,

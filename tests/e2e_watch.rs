@@ -361,6 +361,8 @@ async fn watch_json_lines_are_reports_with_their_transitions() {
     let sim = SimVpc::up();
     let net = sim.network(None, false).await;
     sim.bucket("sim-watch-json").await;
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("vpce_probe.prom");
     let mut w = Watcher::start(
         &sim,
         &[
@@ -373,9 +375,17 @@ async fn watch_json_lines_are_reports_with_their_transitions() {
             "8",
             "--output",
             "json",
+            "--prometheus-textfile",
+            prom.to_str().unwrap(),
         ],
     );
     w.wait_for("a first report", WAIT, |o| o.lines().count() >= 1);
+    // the textfile is rewritten every cycle: healthy now…
+    let textfile = std::fs::read_to_string(&prom).expect("the textfile after the first cycle");
+    assert!(
+        textfile.contains("\nvpce_probe_run_success 1\n"),
+        "{textfile}"
+    );
     remove_endpoint_route(&sim, &net).await;
     w.wait_for("a report with the transition", WAIT, |o| {
         o.contains(r#""kind":"path","from":"gateway_endpoint","to":"internet_gateway""#)
@@ -433,6 +443,16 @@ async fn watch_json_lines_are_reports_with_their_transitions() {
     assert_eq!(
         reports[k]["targets"][0]["path"]["verdict"],
         "internet_gateway"
+    );
+    // …and, like the last report, failing at the end
+    let textfile = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        textfile.contains("\nvpce_probe_run_success 0\n"),
+        "{textfile}"
+    );
+    assert!(
+        textfile.contains("vpce_probe_via_gateway_endpoint{bucket=\"sim-watch-json\""),
+        "{textfile}"
     );
     // stdout is reports only; the summary goes to stderr
     assert!(run.stderr.contains("watch summary: "), "{}", run.stderr);
