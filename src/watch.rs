@@ -174,6 +174,12 @@ pub async fn run(cfg: &Config, every: Duration, out: Output<'_>) -> WatchEnd {
             Err(e) if n == 1 => break Stop::FirstCycle(e),
             Err(e) => (history.observe_error(at), None, Some(e.to_string())),
         };
+        // the textfile first: whoever sees the cycle on stdout finds its textfile written
+        if let (Some(path), Some(r)) = (&cfg.prometheus_textfile, &report)
+            && let Err(e) = prometheus::write_textfile(r, path)
+        {
+            break Stop::Output(format!("cannot write {}: {e}", path.display()));
+        }
         if let Err(e) = show(
             mode,
             style,
@@ -189,11 +195,6 @@ pub async fn run(cfg: &Config, every: Duration, out: Output<'_>) -> WatchEnd {
         if mode == Mode::Json && report.is_none() {
             // stdout carries reports only: the failed cycle is told on stderr
             let _ = render::lines(err, &obs, None, error.as_deref(), style);
-        }
-        if let (Some(path), Some(r)) = (&cfg.prometheus_textfile, &report)
-            && let Err(e) = prometheus::write_textfile(r, path)
-        {
-            break Stop::Output(format!("cannot write {}: {e}", path.display()));
         }
         if let Some(sig) = stopping {
             break Stop::Signal(sig);
