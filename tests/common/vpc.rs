@@ -411,6 +411,22 @@ impl SimVpc {
 
     fn probe_in(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let home = tempfile::tempdir().unwrap();
+        run_bounded(self.command_in(how, args, env, home.path()))
+    }
+
+    /// The command [`SimVpc::probe`] runs, for a test to start and follow itself (e.g. a
+    /// long-running `check --watch`): its pid is the probe's. `home` becomes its HOME.
+    pub fn probe_command(&self, args: &[&str], home: &std::path::Path) -> Command {
+        self.command_in("exec", args, &[], home)
+    }
+
+    fn command_in(
+        &self,
+        how: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        home: &std::path::Path,
+    ) -> Command {
         let mut cmd = Command::new(sim_script());
         cmd.args([
             how,
@@ -422,13 +438,13 @@ impl SimVpc {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
         .env("VPCE_PROBE_STATE_DIR", self.state.path())
         .envs(env.iter().copied())
         .stdin(Stdio::null());
-        run_bounded(cmd)
+        cmd
     }
 }
 
