@@ -48,6 +48,12 @@ pub struct GetOut {
     pub object_size: Option<u64>,
     /// The body, or why reading it failed (the whole error chain on one line).
     pub body: Result<Vec<u8>, String>,
+    /// Object Lock: the retention mode (`GOVERNANCE`, `COMPLIANCE`) S3 reported for the object.
+    pub lock_mode: Option<String>,
+    /// Object Lock: until when it is retained (RFC 3339).
+    pub lock_retain_until: Option<String>,
+    /// Object Lock: a legal hold is on.
+    pub legal_hold: bool,
 }
 
 /// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
@@ -338,6 +344,12 @@ impl S3Calls for SdkS3 {
                     .and_then(|n| n.parse::<u64>().ok())
                     .or(out.content_length().map(|n| n as u64))
             });
+            let lock_mode = out.object_lock_mode().map(|m| m.as_str().to_string());
+            let lock_retain_until = out
+                .object_lock_retain_until_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+            let legal_hold = out.object_lock_legal_hold_status()
+                == Some(&aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
             let body = out
                 .body
                 .collect()
@@ -348,6 +360,9 @@ impl S3Calls for SdkS3 {
                 checksum_sha256,
                 object_size,
                 body,
+                lock_mode,
+                lock_retain_until,
+                legal_hold,
             })
         })
         .await

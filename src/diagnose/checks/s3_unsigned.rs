@@ -53,7 +53,7 @@ pub fn judge(_ev: &Evidence, t: &TargetEvidence) -> Judged {
                 ("advice", crate::diagnose::checks::dns::GENERIC_ADVICE),
             ],
         ),
-        Phase::Tls => FindingCode::TlsFailure.finding(what.clone(), &[]),
+        Phase::Tls => super::tls::finding(e, &super::tls::host(t), "s3_unsigned"),
         _ => FindingCode::S3Unreachable.finding(
             what.clone(),
             &[(
