@@ -27,7 +27,7 @@ use common::*;
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(8);
-const TIMEOUT_ARG: &str = "8s";
+const TIMEOUT_ARG: &str = "8";
 
 /// Every version and delete marker of a bucket, sorted: (key, version id, is latest, marker).
 type Versions = Vec<(String, String, bool, bool)>;
@@ -332,8 +332,8 @@ fn retained(sim: &SimVpc, run: &Run) -> (String, String) {
         (&json!("warning"), &json!("probe"))
     );
     let m = f["message"].as_str().unwrap();
-    for part in [&key, &version, &until, "COMPLIANCE"] {
-        assert!(m.contains(part.as_str()), "{part} not in {m}");
+    for part in [key.as_str(), version.as_str(), until.as_str(), "COMPLIANCE"] {
+        assert!(m.contains(part), "{part} not in {m}");
     }
     assert!(f["hint"].as_str().unwrap().contains("read_only = true"));
     // this run's deletes: one, of the exact version

@@ -331,22 +331,19 @@ fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) ->
     ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
 }
 
-/// The rustls error in an error's chain: tokio-rustls hands it up inside an `io::Error`,
-/// whose `source()` skips the error it wraps, so each `io::Error` is opened with `get_ref`.
+/// The rustls error in an error's chain: hyper-rustls hands it up two `io::Error`s deep, and
+/// an `io::Error`'s `source()` skips the error it wraps, so each `io::Error` is opened with
+/// `get_ref` instead.
 fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(t) = e.downcast_ref::<rustls::Error>() {
             return Some(t);
         }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            return Some(inner);
-        }
-        cur = e.source();
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
@@ -395,7 +392,8 @@ mod tests {
     /// A handshake failure as hyper-rustls hands it up: rustls's error inside an `io::Error`,
     /// inside the connector's error.
     fn handshake(e: rustls::Error) -> ErrorInfo {
-        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let io = std::io::Error::other(inner);
         classify_connector_error(&ConnectorError::io(Box::new(io)))
     }
 
