@@ -354,9 +354,9 @@ fn tls_code(e: &rustls::Error) -> ErrorCode {
     use rustls::CertificateError as C;
     match e {
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => ErrorCode::TlsUntrustedCertificate,
-        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
-            ErrorCode::TlsHostnameMismatch
-        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => ErrorCode::TlsHostnameMismatch,
         _ => ErrorCode::TlsError,
     }
 }
@@ -401,14 +401,22 @@ mod tests {
     fn tls_certificate_errors_are_classified_by_type() {
         use rustls::CertificateError as C;
         let e = handshake(rustls::Error::InvalidCertificate(C::UnknownIssuer));
-        assert_eq!((e.phase, e.code), (Phase::Tls, ErrorCode::TlsUntrustedCertificate));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsUntrustedCertificate)
+        );
         let e = handshake(rustls::Error::InvalidCertificate(C::NotValidForName));
-        assert_eq!((e.phase, e.code), (Phase::Tls, ErrorCode::TlsHostnameMismatch));
-        let e = handshake(rustls::Error::InvalidCertificate(C::NotValidForNameContext {
-            expected: rustls_pki_types::ServerName::try_from("b.s3.us-east-1.amazonaws.com")
-                .unwrap(),
-            presented: vec!["www.example.com".into()],
-        }));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsHostnameMismatch)
+        );
+        let e = handshake(rustls::Error::InvalidCertificate(
+            C::NotValidForNameContext {
+                expected: rustls_pki_types::ServerName::try_from("b.s3.us-east-1.amazonaws.com")
+                    .unwrap(),
+                presented: vec!["www.example.com".into()],
+            },
+        ));
         assert_eq!(e.code, ErrorCode::TlsHostnameMismatch);
         assert!(e.message.contains("www.example.com"), "{}", e.message);
         let e = handshake(rustls::Error::InvalidCertificate(C::Expired));
@@ -416,6 +424,9 @@ mod tests {
         // no rustls error at all: a plain reset stays a connect failure
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         let e = classify_connector_error(&ConnectorError::io(Box::new(io)));
-        assert_eq!((e.phase, e.code), (Phase::Connect, ErrorCode::ConnectionReset));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Connect, ErrorCode::ConnectionReset)
+        );
     }
 }

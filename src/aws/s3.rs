@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -308,6 +308,10 @@ impl S3Calls for SdkS3 {
                 .if_none_match("*")
                 .content_type("text/plain; charset=utf-8")
                 .checksum_sha256(sha256_b64)
+                // names the checksum's algorithm (`x-amz-sdk-checksum-algorithm`): S3 refuses a
+                // put into a bucket with Object Lock default retention without it or Content-MD5
+                // (MissingUploadObjectWithObjectLockHeaders); the SDK computes nothing more
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .body(ByteStream::from(body.to_vec()))
                 .customize()
                 .interceptor(rec)

@@ -421,7 +421,7 @@ impl FindingCode {
                 W,
                 C::Probe,
                 "the bucket's Object Lock retention (a default retention, or a legal hold) refused the delete of the probe object's exact version; the probe neither retried nor made a delete marker: the object stays until its retention ends (the message names the key, version, mode and date when the read-back gave them)",
-                "s3://{bucket}/{key} version {version} is retained by Object Lock{until}; it will be removed by no one before then (COMPLIANCE), or only with s3:BypassGovernanceRetention (GOVERNANCE). Every run that writes leaves one such object: set read_only = true (or --read-only) for this bucket",
+                "s3://{bucket}/{key} version {version} is retained by Object Lock{until}; {who}. Every run that writes leaves one such object: set read_only = true (or --read-only) for this bucket",
             ),
             SpoolDropped => spec(
                 W,

@@ -379,6 +379,25 @@ fn retained(t: &TargetEvidence, delete: &OpEvidence) -> Finding {
             ("key", &t.probe_key),
             ("version", version),
             ("until", &how),
+            ("who", retention_holder(mode, hold)),
         ],
     )
+}
+
+/// Who can remove an object Object Lock retains, by its mode.
+fn retention_holder(mode: Option<&str>, legal_hold: bool) -> &'static str {
+    match (mode, legal_hold) {
+        (_, true) => {
+            "it can be deleted once the legal hold is removed (s3:PutObjectLegalHold) and its retention has ended"
+        }
+        (Some("COMPLIANCE"), _) => {
+            "no one, not even the account's root user, can delete it before then: it expires by itself"
+        }
+        (Some("GOVERNANCE"), _) => {
+            "before then only a caller with s3:BypassGovernanceRetention can delete it (the probe never bypasses)"
+        }
+        _ => {
+            "it can be deleted once its retention ends (GOVERNANCE mode: earlier with s3:BypassGovernanceRetention)"
+        }
+    }
 }
