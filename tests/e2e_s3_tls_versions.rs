@@ -95,14 +95,20 @@ fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A TLS fault: every S3 check after the failed handshake is skipped, nothing reached S3 (the
-/// front logged the handshakes it spoiled and no request), the bucket is as it was.
-async fn tls_fault(bucket: &str, tls: &str, code: &str) -> (Value, SimVpc) {
+/// A sim whose S3 front presents certificate `tls`, the bucket's versions before the run, and
+/// the run.
+async fn tls_fault(bucket: &str, tls: &str) -> (SimVpc, Versions, Run) {
     let sim = sim_with_bucket(bucket).await;
     let before = versions(&sim, bucket).await;
     sim.s3_front(json!({"tls": tls, "rules": []}));
     let run = probe(&sim, bucket);
-    assert_sound(&run, 1, TIMEOUT);
+    (sim, before, run)
+}
+
+/// A TLS fault's verdict: every S3 check after the failed handshake is skipped, nothing reached
+/// S3 (the front logged the handshakes it spoiled and no request), the bucket is as it was.
+async fn tls_verdict(sim: &SimVpc, before: Versions, run: &Run, tls: &str, code: &str) -> Value {
+    let bucket = probed_bucket(run);
     let r = run.json();
     assert_eq!(finding_codes(&r), [code], "{}", r["findings"]);
     let head = check(&r, 0, "s3_head_bucket");
@@ -136,13 +142,24 @@ async fn tls_fault(bucket: &str, tls: &str, code: &str) -> (Value, SimVpc) {
     );
     assert!(log.iter().all(|l| l["op"].is_null()), "{log:?}");
     sim.s3_front(json!({"rules": []}));
-    assert_eq!(versions(&sim, bucket).await, before);
-    (r, sim)
+    assert_eq!(versions(sim, &bucket).await, before);
+    r
+}
+
+/// The bucket a run probed (its report's first target).
+fn probed_bucket(run: &Run) -> String {
+    run.json()["targets"][0]["bucket"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
 async fn an_untrusted_certificate_on_s3s_name_is_interception() {
-    let (r, _sim) = tls_fault("tls-mitm", "untrusted", "tls_untrusted_certificate").await;
+    let (sim, before, run) = tls_fault("tls-mitm", "untrusted").await;
+    assert_sound(&run, 1, TIMEOUT);
+    let code = "tls_untrusted_certificate";
+    let r = tls_verdict(&sim, before, &run, "untrusted", code).await;
     let m = finding(&r, "tls_untrusted_certificate")["message"]
         .as_str()
         .unwrap()
@@ -152,7 +169,9 @@ async fn an_untrusted_certificate_on_s3s_name_is_interception() {
 
 #[tokio::test]
 async fn a_trusted_certificate_for_another_name_is_a_hostname_mismatch() {
-    let (r, _sim) = tls_fault("tls-name", "wrong_host", "tls_hostname_mismatch").await;
+    let (sim, before, run) = tls_fault("tls-name", "wrong_host").await;
+    assert_sound(&run, 1, TIMEOUT);
+    let r = tls_verdict(&sim, before, &run, "wrong_host", "tls_hostname_mismatch").await;
     let m = finding(&r, "tls_hostname_mismatch")["message"]
         .as_str()
         .unwrap()
@@ -278,6 +297,7 @@ async fn object_lock_default_retention_refuses_the_delete_and_the_run_warns() {
     // headers tell the probe why)
     sim.s3_front(json!({"rules": []}));
     let run = probe(&sim, b);
+    assert_sound(&run, 0, TIMEOUT);
     let (key, version) = retained(&sim, &run);
     let mut left = before.clone();
     left.push((key, version, true, false));
@@ -293,19 +313,20 @@ async fn object_lock_default_retention_refuses_the_delete_and_the_run_warns() {
     );
     let before = versions(&sim, b).await;
     let run = probe(&sim, b);
+    assert_sound(&run, 0, TIMEOUT);
     let (key, version) = retained(&sim, &run);
+    assert_no_secret_in_dir(sim.state_dir());
     let mut left = before.clone();
     left.push((key, version, true, false));
     left.sort();
     assert_eq!(versions(&sim, b).await, left, "only the retained version");
 }
 
-/// One run on the Object Lock bucket: a warning naming the retained key, version and date, the
-/// run's exit code 0 (documented: a retained probe object is a warning), exactly one
+/// One run on the Object Lock bucket (its exit code, 0, is asserted by the caller: a retained
+/// probe object is a warning): a warning naming the retained key, version and date, exactly one
 /// DeleteObject (of the exact version: no retry, no plain delete, no delete marker), no denial
 /// blamed on a policy. Returns the retained (key, version).
 fn retained(sim: &SimVpc, run: &Run) -> (String, String) {
-    assert_sound(run, 0, TIMEOUT);
     let r = run.json();
     assert_eq!(
         finding_codes(&r),
