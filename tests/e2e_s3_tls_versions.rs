@@ -165,6 +165,11 @@ async fn an_untrusted_certificate_on_s3s_name_is_interception() {
         .unwrap()
         .to_string();
     assert!(m.contains("UnknownIssuer"), "{m}");
+    // the sim's CA is the probe's AWS_CA_BUNDLE: the bundle is there, it just did not issue this
+    assert!(
+        m.contains("AWS_CA_BUNDLE adds 1 CA certificate to the system's roots"),
+        "{m}"
+    );
 }
 
 #[tokio::test]

@@ -171,7 +171,9 @@ fn failed(
                 &[("advice", &advice)],
             )
         }
-        Fault::Tls => super::tls::finding(e, &super::tls::host(t), check),
+        Fault::Tls => {
+            super::tls::finding(e, &super::tls::host(t), check, ev.ca_bundle_certificates)
+        }
         Fault::ServerError => {
             let status = e.http_status.unwrap_or(500).to_string();
             FindingCode::S3ServerError

@@ -19,13 +19,22 @@ pub fn host(t: &TargetEvidence) -> String {
 
 /// The finding of a request to `host` that failed in phase `tls` (`what`: the check or request
 /// that failed, for the message).
-pub fn finding(e: &ErrorInfo, host: &str, what: &str) -> Finding {
+/// `ca_bundle`: how many certificates `AWS_CA_BUNDLE` adds (`None`: not set).
+pub fn finding(e: &ErrorInfo, host: &str, what: &str, ca_bundle: Option<usize>) -> Finding {
     let vars: [(&str, &str); 1] = [("host", host)];
     match e.code {
         ErrorCode::TlsUntrustedCertificate => FindingCode::TlsUntrustedCertificate.finding(
             format!(
-                "{what}: the certificate presented for {host} is not issued by any CA this machine trusts ({})",
-                e.message
+                "{what}: the certificate presented for {host} is not issued by any CA this machine trusts ({}); {}",
+                e.message,
+                match ca_bundle {
+                    None => "AWS_CA_BUNDLE is not set: only the system's CA roots are trusted"
+                        .to_string(),
+                    Some(n) => format!(
+                        "AWS_CA_BUNDLE adds {n} CA certificate{} to the system's roots, and none of them issued it",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                }
             ),
             &vars,
         ),
@@ -49,14 +58,40 @@ mod tests {
     fn each_certificate_error_has_its_finding_and_the_hint_names_the_fix() {
         let e = |code| ErrorInfo::new(Phase::Tls, code, "invalid peer certificate");
         let h = "b.s3.us-east-1.amazonaws.com";
-        let f = finding(&e(ErrorCode::TlsUntrustedCertificate), h, "s3_head_bucket");
+        let f = finding(
+            &e(ErrorCode::TlsUntrustedCertificate),
+            h,
+            "s3_head_bucket",
+            None,
+        );
         assert_eq!(f.code, FindingCode::TlsUntrustedCertificate);
+        assert!(
+            f.message.contains("AWS_CA_BUNDLE is not set"),
+            "{}",
+            f.message
+        );
+        let f = finding(
+            &e(ErrorCode::TlsUntrustedCertificate),
+            h,
+            "s3_head_bucket",
+            Some(1),
+        );
+        assert!(
+            f.message.contains("adds 1 CA certificate to"),
+            "{}",
+            f.message
+        );
         assert!(f.hint.contains("AWS_CA_BUNDLE") && f.hint.contains("middlebox"));
         assert!(f.hint.contains(h));
-        let f = finding(&e(ErrorCode::TlsHostnameMismatch), h, "s3_head_bucket");
+        let f = finding(
+            &e(ErrorCode::TlsHostnameMismatch),
+            h,
+            "s3_head_bucket",
+            None,
+        );
         assert_eq!(f.code, FindingCode::TlsHostnameMismatch);
         assert!(f.hint.contains("AWS_CA_BUNDLE") && f.hint.contains("middlebox"));
-        let f = finding(&e(ErrorCode::TlsError), h, "s3_head_bucket");
+        let f = finding(&e(ErrorCode::TlsError), h, "s3_head_bucket", None);
         assert_eq!(f.code, FindingCode::TlsFailure);
     }
 }
