@@ -143,6 +143,7 @@ async fn tls_verdict(sim: &SimVpc, before: Versions, run: &Run, tls: &str, code:
     assert!(log.iter().all(|l| l["op"].is_null()), "{log:?}");
     sim.s3_front(json!({"rules": []}));
     assert_eq!(versions(sim, &bucket).await, before);
+    assert_no_secret_in_dir(sim.state_dir());
     r
 }
 
