@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -53,6 +53,12 @@ pub struct GetOut {
     pub version_id: Option<String>,
     /// The body, or why reading it failed after the answer began.
     pub body: Result<Vec<u8>, BodyError>,
+    /// Object Lock: the retention mode (`GOVERNANCE`, `COMPLIANCE`) S3 reported for the object.
+    pub lock_mode: Option<String>,
+    /// Object Lock: until when it is retained (RFC 3339).
+    pub lock_retain_until: Option<String>,
+    /// Object Lock: a legal hold is on.
+    pub legal_hold: bool,
 }
 
 /// Why a body that began to arrive did not arrive in full (or intact).
@@ -345,6 +351,10 @@ impl S3Calls for SdkS3 {
                 .if_none_match("*")
                 .content_type("text/plain; charset=utf-8")
                 .checksum_sha256(sha256_b64)
+                // names the checksum's algorithm (`x-amz-sdk-checksum-algorithm`): S3 refuses a
+                // put into a bucket with Object Lock default retention without it or Content-MD5
+                // (MissingUploadObjectWithObjectLockHeaders); the SDK computes nothing more
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .body(ByteStream::from(body.to_vec()))
                 .customize()
                 .interceptor(rec)
@@ -385,6 +395,12 @@ impl S3Calls for SdkS3 {
                     .and_then(|n| n.parse::<u64>().ok())
                     .or(content_length)
             });
+            let lock_mode = out.object_lock_mode().map(|m| m.as_str().to_string());
+            let lock_retain_until = out
+                .object_lock_retain_until_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+            let legal_hold = out.object_lock_legal_hold_status()
+                == Some(&aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
             seen.lock().expect("progress poisoned").began = Some(content_length);
             let mut stream = out.body;
             let mut bytes = Vec::new();
@@ -409,6 +425,9 @@ impl S3Calls for SdkS3 {
                 content_length,
                 version_id,
                 body,
+                lock_mode,
+                lock_retain_until,
+                legal_hold,
             })
         })
         .await;
@@ -435,6 +454,9 @@ impl S3Calls for SdkS3 {
                     content_length,
                     version_id: None,
                     body: Err(BodyError { error, received }),
+                    lock_mode: None,
+                    lock_retain_until: None,
+                    legal_hold: false,
                 };
                 (ev, Some(out))
             }

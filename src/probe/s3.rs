@@ -25,7 +25,7 @@ use crate::evidence::{
 use crate::net::ProbeResolver;
 use crate::probe::dns;
 use crate::probe::s3_plan::{
-    Budget, Call, Planner, Step, put_may_have_written, retry_plain_delete,
+    Budget, Call, Planner, Step, put_may_have_written, refused_by_object_lock, retry_plain_delete,
 };
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
@@ -161,10 +161,19 @@ pub async fn probe_with<C: S3Calls>(
             Call::Delete { version } => {
                 let key = &spec.probe_key;
                 let v = version.as_deref();
+                let locked = ops.iter().any(|o| {
+                    o.op == S3Op::Get
+                        && (o.detail.object_lock_mode.is_some()
+                            || o.detail.object_lock_legal_hold == Some(true))
+                });
                 let mut ev = client
                     .delete(&spec.bucket, key, v, budget.of(&deadline))
                     .await;
-                if retry_plain_delete(v, &ev) {
+                let retained = refused_by_object_lock(v, locked, &ev);
+                if retained {
+                    ev.detail.object_retained = Some(true);
+                }
+                if retry_plain_delete(v, &ev, retained) {
                     let budget = budget.of(&deadline);
                     let mut plain = client.delete(&spec.bucket, key, None, budget).await;
                     plain.duration += ev.duration;
@@ -323,6 +332,9 @@ fn probe_get_evidence(mut ev: OpEvidence, spec: &TargetSpec, out: Option<GetOut>
     ev.detail.key = Some(spec.probe_key.clone());
     let Some(out) = out else { return ev };
     ev.detail.content_length = out.content_length;
+    ev.detail.object_lock_mode = out.lock_mode;
+    ev.detail.object_lock_retain_until = out.lock_retain_until;
+    ev.detail.object_lock_legal_hold = out.legal_hold.then_some(true);
     let bytes = match out.body {
         Err(e) => {
             body_failed(&mut ev, e);
