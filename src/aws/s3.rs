@@ -5,7 +5,6 @@
 //! facts later steps need. Which call runs next, and what the facts mean, is the probe's.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -16,10 +15,15 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{ResponseRecorder, chain_message, classify_sdk_error, s3_client, was_reset};
+use super::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::evidence::{
     ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome, Phase, S3Op, SkipReason,
 };
+
+#[path = "s3_body.rs"]
+mod body;
+pub use body::BodyError;
+use body::Progress;
 
 /// Keys a list asks for: enough to prove access, never a crawl.
 pub const LIST_MAX_KEYS: i32 = 5;
@@ -59,44 +63,6 @@ pub struct GetOut {
     pub lock_retain_until: Option<String>,
     /// Object Lock: a legal hold is on.
     pub legal_hold: bool,
-}
-
-/// Why a body that began to arrive did not arrive in full (or intact).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyError {
-    /// Phase `response` (cut short: `body_read_error`, `connection_reset`, or `timeout` when
-    /// the run deadline cut it), or `verify` (`checksum_mismatch`: the SDK's check of S3's
-    /// checksum failed).
-    pub error: ErrorInfo,
-    /// The bytes that had arrived.
-    pub received: u64,
-}
-
-/// Classify the error that ended the reading of a body (`status`: the answer's).
-fn body_error(err: &(dyn std::error::Error + 'static), status: Option<u16>) -> ErrorInfo {
-    let message = chain_message(err);
-    let (phase, code) = if message.to_ascii_lowercase().contains("checksum mismatch") {
-        (Phase::Verify, ErrorCode::ChecksumMismatch)
-    } else if was_reset(err) {
-        (Phase::Response, ErrorCode::ConnectionReset)
-    } else {
-        (Phase::Response, ErrorCode::BodyReadError)
-    };
-    ErrorInfo {
-        phase,
-        code,
-        message,
-        http_status: status,
-    }
-}
-
-/// How far the body of a GetObject got, kept outside the call so that a deadline cutting it
-/// short still tells.
-#[derive(Debug, Default)]
-struct BodyProgress {
-    /// The answer's status and headers arrived (its `Content-Length`).
-    began: Option<Option<u64>>,
-    received: u64,
 }
 
 /// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
@@ -377,7 +343,7 @@ impl S3Calls for SdkS3 {
         budget: Option<Duration>,
     ) -> (OpEvidence, Option<GetOut>) {
         let client = &self.client;
-        let progress = Arc::new(Mutex::new(BodyProgress::default()));
+        let progress = Progress::default();
         let seen = progress.clone();
         let (mut ev, out) = run_op(S3Op::Get, budget, |rec| async move {
             let mut req = client.get_object().bucket(bucket).key(key);
@@ -401,24 +367,8 @@ impl S3Calls for SdkS3 {
                 .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
             let legal_hold = out.object_lock_legal_hold_status()
                 == Some(&aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
-            seen.lock().expect("progress poisoned").began = Some(content_length);
-            let mut stream = out.body;
-            let mut bytes = Vec::new();
-            let body = loop {
-                match stream.next().await {
-                    None => break Ok(bytes),
-                    Some(Ok(chunk)) => {
-                        bytes.extend_from_slice(&chunk);
-                        seen.lock().expect("progress poisoned").received = bytes.len() as u64;
-                    }
-                    Some(Err(e)) => {
-                        break Err(BodyError {
-                            error: body_error(&e, rec.meta().http_status),
-                            received: bytes.len() as u64,
-                        });
-                    }
-                }
-            };
+            let status = rec.meta().http_status;
+            let body = seen.read(out.body, content_length, status).await;
             Ok::<_, SdkError<GetObjectError, HttpResponse>>(GetOut {
                 checksum_sha256,
                 object_size,
@@ -431,29 +381,16 @@ impl S3Calls for SdkS3 {
             })
         })
         .await;
-        let progress = progress.lock().expect("progress poisoned");
-        let cut = ev.error().is_some_and(|e| e.code == ErrorCode::Timeout);
-        match (out, progress.began) {
+        match (out, progress.stalled(&ev)) {
             // The answer began, and the run deadline cut its body short.
-            (None, Some(content_length)) if cut => {
-                let received = progress.received;
-                let error = ErrorInfo {
-                    phase: Phase::Response,
-                    code: ErrorCode::Timeout,
-                    message: format!(
-                        "the body stalled: {received} of {} bytes arrived in {} ms, when the run deadline cut it",
-                        content_length.map_or("?".into(), |n| n.to_string()),
-                        ev.duration.as_millis()
-                    ),
-                    http_status: ev.meta.http_status,
-                };
-                ev.outcome = OpOutcome::Failed(error.clone());
+            (None, Some((cut, content_length))) => {
+                ev.outcome = OpOutcome::Failed(cut.error.clone());
                 let out = GetOut {
                     checksum_sha256: None,
                     object_size: None,
                     content_length,
                     version_id: None,
-                    body: Err(BodyError { error, received }),
+                    body: Err(cut),
                     lock_mode: None,
                     lock_retain_until: None,
                     legal_hold: false,

@@ -1,6 +1,7 @@
 //! Tests of the SDK boundary's S3 calls: how a body that did not arrive in full is classified,
 //! and which answers the response recorder keeps as retryable attempt errors.
 
+use super::body::body_error;
 use super::*;
 use aws_smithy_types::body::SdkBody;
 
