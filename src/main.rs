@@ -28,7 +28,9 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         0 => "warn",
         1 => "vpce_probe=info,warn",
         2 => "vpce_probe=debug,info",
-        _ => "trace",
+        // The SDK's orchestrator and signer print the resolved identity (the access key id)
+        // at debug and trace: kept at info, so that no key shows even at -vvv.
+        _ => "trace,aws_smithy_runtime::client::orchestrator=info,aws_sigv4=info",
     };
     let filter =
         EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));

@@ -89,6 +89,7 @@ crate::wire_enum! {
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
         BucketsDiscovered => "buckets_discovered",
+        ImdsCredentialsFailed => "imds_credentials_failed",
     }
 }
 
@@ -352,6 +353,12 @@ impl FindingCode {
                 E,
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
+                "{advice}",
+            ),
+            ImdsCredentialsFailed => spec(
+                E,
+                C::Imds,
+                "IMDS gave the instance context and named the instance role, then did not deliver the role's credentials: an HTTP error, no answer within `--imds-timeout`, or an answer that is not a credentials document (the message says which)",
                 "{advice}",
             ),
             ImdsHopLimit => spec(
