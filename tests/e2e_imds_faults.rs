@@ -138,7 +138,11 @@ async fn imds_reads_run_concurrently_and_role_credentials_are_read_once() {
         1,
         "{stats}"
     );
-    assert_eq!(count(&stats, &format!("GET {}", creds_path())), 1, "{stats}");
+    assert_eq!(
+        count(&stats, &format!("GET {}", creds_path())),
+        1,
+        "{stats}"
+    );
     for (key, n) in stats["by_path"].as_object().unwrap() {
         assert_eq!(n, 1, "{key} asked more than once: {stats}");
     }
@@ -152,7 +156,9 @@ async fn imds_reads_run_concurrently_and_role_credentials_are_read_once() {
     // the critical path is 4 round trips (token, instance id, then MAC → its tree and role →
     // its credentials side by side): far under the 3.5 s of 14 sequential ones
     let imds_ms = run_check(&r, "imds")["duration_ms"].as_u64().unwrap();
-    let creds_ms = run_check(&r, "credentials")["duration_ms"].as_u64().unwrap();
+    let creds_ms = run_check(&r, "credentials")["duration_ms"]
+        .as_u64()
+        .unwrap();
     assert!(imds_ms < 2500, "the IMDS phase took {imds_ms} ms");
     assert!(creds_ms < 2500, "the credentials took {creds_ms} ms");
     assert_bucket_as_found(&moto).await;
@@ -167,7 +173,10 @@ async fn slow_imds_is_cut_at_the_imds_deadline() {
     assert_sound(&run, 1, TIMEOUT);
     let r = run.json();
     let imds_check = run_check(&r, "imds");
-    assert_eq!(imds_check["status"], "fail", "no region from IMDS: {imds_check}");
+    assert_eq!(
+        imds_check["status"], "fail",
+        "no region from IMDS: {imds_check}"
+    );
     assert!(
         imds_check["duration_ms"].as_u64().unwrap() < 1500,
         "cut at the IMDS deadline: {imds_check}"
@@ -231,7 +240,11 @@ async fn slow_role_credentials_are_cut_at_the_imds_deadline() {
     );
     assert_nothing_else_blamed(&r);
     let stats = imds.stats();
-    assert_eq!(count(&stats, &format!("GET {}", creds_path())), 1, "{stats}");
+    assert_eq!(
+        count(&stats, &format!("GET {}", creds_path())),
+        1,
+        "{stats}"
+    );
     assert_eq!(count(&stats, "PUT /latest/api/token"), 1, "{stats}");
     assert_eq!(stats["requests"], 14, "no retry: {stats}");
     assert_bucket_as_found(&moto).await;
@@ -263,7 +276,11 @@ async fn role_credentials_500_blames_imds_with_one_request() {
     );
     assert_nothing_else_blamed(&r);
     let stats = imds.stats();
-    assert_eq!(count(&stats, &format!("GET {}", creds_path())), 1, "{stats}");
+    assert_eq!(
+        count(&stats, &format!("GET {}", creds_path())),
+        1,
+        "{stats}"
+    );
     assert_eq!(stats["requests"], 14, "no retry: {stats}");
     assert_bucket_as_found(&moto).await;
 }
@@ -287,7 +304,11 @@ async fn malformed_role_credentials_blame_imds_and_leak_nothing() {
     );
     assert_nothing_else_blamed(&r);
     let stats = imds.stats();
-    assert_eq!(count(&stats, &format!("GET {}", creds_path())), 1, "{stats}");
+    assert_eq!(
+        count(&stats, &format!("GET {}", creds_path())),
+        1,
+        "{stats}"
+    );
     assert_eq!(stats["requests"], 14, "no retry: {stats}");
     assert_bucket_as_found(&moto).await;
 }
@@ -320,7 +341,10 @@ async fn token_ttl_refused_names_what_stands_in_for_imds() {
         "the SDK's text for a 400 misleads: {message}"
     );
     let (_, _, creds_hint) = blamed(&r, "no_credentials");
-    assert!(creds_hint.contains("IMDS gave no session token"), "{creds_hint}");
+    assert!(
+        creds_hint.contains("IMDS gave no session token"),
+        "{creds_hint}"
+    );
     assert_nothing_else_blamed(&r);
     // one token request, refused; no retry, no GET
     let stats = imds.stats();

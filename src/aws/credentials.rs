@@ -79,9 +79,11 @@ async fn ask(
             "credentials loaded".to_string(),
             Turn::Found(creds),
         ),
-        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => {
-            (ProviderOutcome::NotConfigured, not_loaded_message(name), Turn::Next)
-        }
+        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => (
+            ProviderOutcome::NotConfigured,
+            not_loaded_message(name),
+            Turn::Next,
+        ),
         Ok(Err(e)) => {
             let mut message = chain_message(&e);
             let mut info = ErrorInfo::new(
@@ -164,7 +166,10 @@ pub async fn find(
             .configure(&pc)
             .profile_name(profile)
             .build();
-        chain.push((CredentialProvider::Profile, SharedCredentialsProvider::new(p)));
+        chain.push((
+            CredentialProvider::Profile,
+            SharedCredentialsProvider::new(p),
+        ));
     } else {
         chain.push((
             CredentialProvider::Environment,
@@ -173,7 +178,10 @@ pub async fn find(
         let p = ProfileFileCredentialsProvider::builder()
             .configure(&pc)
             .build();
-        chain.push((CredentialProvider::Profile, SharedCredentialsProvider::new(p)));
+        chain.push((
+            CredentialProvider::Profile,
+            SharedCredentialsProvider::new(p),
+        ));
         let p = WebIdentityTokenCredentialsProvider::builder()
             .configure(&pc)
             .build();
@@ -185,7 +193,10 @@ pub async fn find(
             .configure(&pc)
             .dns(setup.resolver.clone())
             .build();
-        chain.push((CredentialProvider::Container, SharedCredentialsProvider::new(p)));
+        chain.push((
+            CredentialProvider::Container,
+            SharedCredentialsProvider::new(p),
+        ));
     }
 
     let mut tried = Vec::new();
@@ -195,7 +206,14 @@ pub async fn find(
             Turn::Found(creds) => Ok(creds),
             Turn::Stop(error) => Err(error),
         };
-        return finish(end, *name, provider.clone(), tried, setup.profile.as_deref(), started);
+        return finish(
+            end,
+            *name,
+            provider.clone(),
+            tried,
+            setup.profile.as_deref(),
+            started,
+        );
     }
     if setup.profile.is_none() {
         let name = CredentialProvider::InstanceProfile;
@@ -207,7 +225,14 @@ pub async fn find(
                     Turn::Stop(error) => Some(Err(error)),
                 };
                 if let Some(end) = end {
-                    return finish(end, name, provider, tried, setup.profile.as_deref(), started);
+                    return finish(
+                        end,
+                        name,
+                        provider,
+                        tried,
+                        setup.profile.as_deref(),
+                        started,
+                    );
                 }
             }
             Err((outcome, message)) => tried.push(ProviderAttempt {
@@ -325,7 +350,9 @@ impl std::fmt::Debug for Prefetched {
 }
 
 impl ProvideCredentials for Prefetched {
-    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
