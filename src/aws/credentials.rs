@@ -22,7 +22,7 @@ use crate::evidence::{
 };
 
 /// What IMDS said of the instance role, published by the context collection
-/// ([`crate::context::collect`]) as soon as it has listed `iam/security-credentials/`, so that
+/// (`context.rs`) as soon as it has listed `iam/security-credentials/`, so that
 /// the instance-profile provider reads the role's credentials without listing the roles again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleLookup {
