@@ -401,3 +401,76 @@ fn not_loaded_message(provider: CredentialProvider) -> String {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
+
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::future;
+
+    use super::*;
+
+    /// A provider that counts how often it is asked.
+    #[derive(Debug, Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            future::ProvideCredentials::ready(Ok(Credentials::new("AK", "SK", None, None, "t")))
+        }
+    }
+
+    fn prefetched(expires_in: Option<Duration>) -> (Prefetched, Counting) {
+        let inner = Counting::default();
+        let creds = Credentials::new(
+            "ASIAFETCHED",
+            "secret-not-in-debug",
+            Some("token".into()),
+            expires_in.map(|d| SystemTime::now() + d),
+            "t",
+        );
+        let p = Prefetched {
+            creds,
+            inner: SharedCredentialsProvider::new(inner.clone()),
+        };
+        (p, inner)
+    }
+
+    #[tokio::test]
+    async fn fresh_credentials_are_served_without_asking_again() {
+        let (p, inner) = prefetched(Some(Duration::from_secs(6 * 3600)));
+        for _ in 0..3 {
+            let c = p.provide_credentials().await.unwrap();
+            assert_eq!(c.access_key_id(), "ASIAFETCHED");
+        }
+        let (forever, forever_inner) = prefetched(None);
+        forever.provide_credentials().await.unwrap();
+        assert_eq!(inner.0.load(Ordering::SeqCst), 0);
+        assert_eq!(forever_inner.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn credentials_about_to_expire_are_fetched_again() {
+        let (p, inner) = prefetched(Some(Duration::from_secs(60)));
+        let c = p.provide_credentials().await.unwrap();
+        assert_eq!(c.access_key_id(), "AK");
+        assert_eq!(inner.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn debug_shows_no_key() {
+        let (p, _) = prefetched(None);
+        let text = format!("{p:?}");
+        assert!(
+            !text.contains("ASIAFETCHED") && !text.contains("secret"),
+            "{text}"
+        );
+    }
+}
