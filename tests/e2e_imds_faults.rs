@@ -352,3 +352,30 @@ async fn token_ttl_refused_names_what_stands_in_for_imds() {
     assert_eq!(count(&stats, "PUT /latest/api/token"), 1, "{stats}");
     assert_bucket_as_found(&moto).await;
 }
+
+#[tokio::test]
+async fn token_ttl_refused_without_a_region_is_one_line() {
+    let moto = moto_with_bucket().await;
+    let imds = Imds::start(json!({"role": ROLE, "token_max_ttl": 300}));
+    // no --region: IMDS was to give it
+    let run = run_probe(&moto, &imds, &[]);
+    assert_sound(&run, 2, TIMEOUT);
+    assert!(run.stdout.is_empty(), "no report: {}", run.stdout);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("vpce-probe: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    let line = errors[0];
+    assert!(
+        line.contains("refused the session token")
+            && line.contains("HTTP 400")
+            && line.contains("--region"),
+        "{line}"
+    );
+    assert!(!line.contains("did not answer"), "it answered: {line}");
+    let stats = imds.stats();
+    assert_eq!(stats["requests"], 1, "{stats}");
+    assert_bucket_as_found(&moto).await;
+}

@@ -119,6 +119,11 @@ async fn resolve_region(
         "IMDS is disabled (AWS_EC2_METADATA_DISABLED)".to_string()
     } else {
         match &ctx.error {
+            // something answered at the IMDS address, and refused the token
+            Some(e) if e.http_status.is_some() => format!(
+                "the instance metadata service refused the session token ({}: {})",
+                e.code, e.message
+            ),
             Some(e) => format!(
                 "not on EC2: the instance metadata service did not answer ({}: {})",
                 e.code, e.message
