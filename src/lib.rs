@@ -15,3 +15,4 @@ pub mod probe;
 pub mod report;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod watch;

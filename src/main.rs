@@ -28,19 +28,56 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         0 => "warn",
         1 => "vpce_probe=info,warn",
         2 => "vpce_probe=debug,info",
-        // The SDK's orchestrator and signer print the resolved identity (the access key id)
-        // at debug and trace: kept at info, so that no key shows even at -vvv.
-        _ => "trace,aws_smithy_runtime::client::orchestrator=info,aws_sigv4=info",
+        _ => "trace",
     };
     let filter =
         EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// stderr for the log, with every AWS access key id masked: at `-vvv` the SDK's own trace and
+/// debug events print the credentials' `access_key_id` (it redacts only the secret and the
+/// token), and no credential may appear in any output.
+struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut line = buf.to_vec();
+        redact_access_key_ids(&mut line);
+        std::io::stderr().write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Mask what follows `AKIA`/`ASIA` (long-term and temporary access key ids: 16 upper-case
+/// letters and digits; 12 or more are masked).
+fn redact_access_key_ids(buf: &mut [u8]) {
+    let mut i = 0;
+    while i + 4 <= buf.len() {
+        let prefix = &buf[i..i + 4];
+        if prefix == b"AKIA" || prefix == b"ASIA" {
+            let n = buf[i + 4..]
+                .iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count();
+            if n >= 12 {
+                buf[i + 4..i + 4 + n].fill(b'*');
+            }
+            i += 4 + n;
+        } else {
+            i += 1;
+        }
     }
 }
 
@@ -62,7 +99,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            ExitCode::from(check(&cfg))
+            match cfg.watch {
+                Some(every) => ExitCode::from(watch(&cfg, every)),
+                None => ExitCode::from(check(&cfg)),
+            }
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -152,6 +192,76 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     }
 }
 
+/// The colour of the human output: as asked, else on a terminal without NO_COLOR.
+fn color(cfg: &Config) -> bool {
+    match cfg.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// `check --watch`: cycles until SIGINT or SIGTERM. The exit code is the last finished cycle's
+/// (0 ok, 1 failed, 2 it could not run), so that a script can tell the state it stopped in;
+/// 130 (SIGINT) or 143 (SIGTERM) when no cycle finished or a second signal abandoned one;
+/// 2 when the first cycle cannot run; 3 when the output cannot be written.
+fn watch(cfg: &Config, every: std::time::Duration) -> u8 {
+    use vpce_probe::report::watch::Outcome;
+    use vpce_probe::watch::{self, Mode, Sig, Stop};
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vpce-probe: error: cannot start the runtime: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let mode = match cfg.output {
+        OutputFormat::Json => Mode::Json,
+        _ if std::io::stdout().is_terminal() => Mode::Screen,
+        _ => Mode::Lines,
+    };
+    let style = vpce_probe::report::watch_render::Style { color: color(cfg) };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let end = rt.block_on(watch::run(
+        cfg,
+        every,
+        watch::Output {
+            mode,
+            style,
+            out: &mut out,
+            err: &mut err,
+        },
+    ));
+    rt.shutdown_background();
+    let by_signal = |s: Sig| match s {
+        Sig::Interrupt => 130,
+        Sig::Terminate => 143,
+    };
+    match end.stop {
+        Stop::FirstCycle(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_USAGE
+        }
+        Stop::Output(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_OUTPUT
+        }
+        Stop::Abandoned(s) => by_signal(s),
+        Stop::Signal(s) => match end.last {
+            None => by_signal(s),
+            Some(Outcome::Ok) => EXIT_OK,
+            Some(Outcome::Failed) => EXIT_CHECK_FAILED,
+            Some(Outcome::Error) => EXIT_USAGE,
+        },
+    }
+}
+
 fn check(cfg: &Config) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -187,16 +297,7 @@ fn check(cfg: &Config) -> u8 {
     let written = match cfg.output {
         OutputFormat::Json => json::render(&report, &mut out, std::io::stdout().is_terminal()),
         OutputFormat::Prometheus => prometheus::render(&report, &mut out),
-        OutputFormat::Human => {
-            let color = match cfg.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            human::render(&report, &mut out, human::Style { color })
-        }
+        OutputFormat::Human => human::render(&report, &mut out, human::Style { color: color(cfg) }),
     }
     .and_then(|_| out.flush());
     if let Err(e) = written {
@@ -215,5 +316,22 @@ fn check(cfg: &Config) -> u8 {
         EXIT_OK
     } else {
         EXIT_CHECK_FAILED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_access_key_ids;
+
+    #[test]
+    fn access_key_ids_are_masked_in_the_log() {
+        let mut line =
+            b"access_key_id: \"ASIAEMULATEDIMDSKEY0\", AKIAVPCEPROBETEST01 AKIA short".to_vec();
+        redact_access_key_ids(&mut line);
+        let out = String::from_utf8(line).unwrap();
+        assert_eq!(
+            out,
+            "access_key_id: \"ASIA****************\", AKIA*************** AKIA short"
+        );
     }
 }

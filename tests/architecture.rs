@@ -29,6 +29,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["cli", "evidence", "diagnose", "report", "iam_policy"],
     ),
     ("iam_policy", &[]),
+    // check --watch: the loop over whole runs (the pure part is report::watch)
+    (
+        "watch",
+        &["evidence", "diagnose", "report", "probe", "config"],
+    ),
 ];
 
 fn src() -> PathBuf {

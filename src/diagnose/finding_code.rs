@@ -89,6 +89,9 @@ crate::wire_enum! {
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
         BucketsDiscovered => "buckets_discovered",
+        TlsUntrustedCertificate => "tls_untrusted_certificate",
+        TlsHostnameMismatch => "tls_hostname_mismatch",
+        ProbeObjectRetained => "probe_object_retained",
         ImdsCredentialsFailed => "imds_credentials_failed",
     }
 }
@@ -408,6 +411,24 @@ impl FindingCode {
                 C::Bucket,
                 "a first run without `--bucket` or config file: the buckets of the instance's region that ListBuckets gave were probed, read-only (at most 10); the hint is the config that makes them permanent targets",
                 "to probe them on every run, put them in /etc/vpce-probe/config.toml (add read_only = false to let the probe write its object): {snippet}",
+            ),
+            TlsUntrustedCertificate => spec(
+                E,
+                C::Proxy,
+                "the TLS handshake with S3's name failed because the certificate presented is issued by no CA this machine trusts (rustls `UnknownIssuer`): S3's own certificates chain to public roots, so this is an intercepting proxy or middlebox on the path (or its CA is missing from `AWS_CA_BUNDLE`), not S3",
+                "the certificate presented for {host} comes from a CA this machine does not trust: an intercepting proxy or middlebox (TLS inspection) answers in S3's place. If that interception is intended, point AWS_CA_BUNDLE at its CA (PEM); if not, find the middlebox on the path to S3 (S3's own certificates chain to public roots)",
+            ),
+            TlsHostnameMismatch => spec(
+                E,
+                C::Proxy,
+                "the certificate presented, from a trusted CA, is not for the S3 name connected to (rustls `NotValidForName`; the message lists the names it is for): something other than S3 answers at that address, an intercepting proxy or middlebox, or DNS sending the name elsewhere",
+                "the server that answered for {host} presented a certificate for other names: an intercepting proxy or middlebox (whose CA is trusted, e.g. through AWS_CA_BUNDLE) or a DNS answer that sends the name to another server. AWS_CA_BUNDLE cannot fix a wrong name: find what answers in S3's place, and check that the name resolves to S3's addresses",
+            ),
+            ProbeObjectRetained => spec(
+                W,
+                C::Probe,
+                "the bucket's Object Lock retention (a default retention, or a legal hold) refused the delete of the probe object's exact version; the probe neither retried nor made a delete marker: the object stays until its retention ends (the message names the key, version, mode and date when the read-back gave them)",
+                "s3://{bucket}/{key} version {version} is retained by Object Lock{until}; {who}. Every run that writes leaves one such object: set read_only = true (or --read-only) for this bucket",
             ),
             SpoolDropped => spec(
                 W,

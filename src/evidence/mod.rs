@@ -223,6 +223,10 @@ pub struct Evidence {
     /// The DNS servers the resolver asks, and where they came from.
     #[serde(default)]
     pub resolver: Option<ResolverEvidence>,
+    /// How many CA certificates `AWS_CA_BUNDLE` adds to the system's roots (`None`: it is not
+    /// set), so a certificate from an unknown issuer can be told apart from a missing bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_certificates: Option<usize>,
 }
 
 impl Evidence {

@@ -22,7 +22,7 @@ use crate::evidence::{
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
-use crate::probe::s3_plan::{Call, Planner, Step, retry_plain_delete};
+use crate::probe::s3_plan::{Call, Planner, Step, refused_by_object_lock, retry_plain_delete};
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
 pub const USER_KEY_RANGE_BYTES: u64 = 1024;
@@ -148,10 +148,19 @@ pub async fn probe_with<C: S3Calls>(
             Call::Delete { version } => {
                 let key = &spec.probe_key;
                 let v = version.as_deref();
+                let locked = ops.iter().any(|o| {
+                    o.op == S3Op::Get
+                        && (o.detail.object_lock_mode.is_some()
+                            || o.detail.object_lock_legal_hold == Some(true))
+                });
                 let mut ev = client
                     .delete(&spec.bucket, key, v, budget.of(&deadline))
                     .await;
-                if retry_plain_delete(v, &ev) {
+                let retained = refused_by_object_lock(v, locked, &ev);
+                if retained {
+                    ev.detail.object_retained = Some(true);
+                }
+                if retry_plain_delete(v, &ev, retained) {
                     let budget = budget.of(&deadline);
                     let mut plain = client.delete(&spec.bucket, key, None, budget).await;
                     plain.duration += ev.duration;
@@ -295,6 +304,9 @@ fn probe_get_evidence(mut ev: OpEvidence, spec: &TargetSpec, out: Option<GetOut>
     let expected = sha256_b64(&spec.body);
     ev.detail.key = Some(spec.probe_key.clone());
     let Some(out) = out else { return ev };
+    ev.detail.object_lock_mode = out.lock_mode;
+    ev.detail.object_lock_retain_until = out.lock_retain_until;
+    ev.detail.object_lock_legal_hold = out.legal_hold.then_some(true);
     let bytes = match out.body {
         Err(message) => {
             ev.outcome = body_read_error(message);
