@@ -92,6 +92,7 @@ crate::wire_enum! {
         TlsUntrustedCertificate => "tls_untrusted_certificate",
         TlsHostnameMismatch => "tls_hostname_mismatch",
         ProbeObjectRetained => "probe_object_retained",
+        ImdsCredentialsFailed => "imds_credentials_failed",
         S3Throttled => "s3_throttled",
         S3ResponseInterrupted => "s3_response_interrupted",
     }
@@ -357,6 +358,12 @@ impl FindingCode {
                 E,
                 C::Credentials,
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
+                "{advice}",
+            ),
+            ImdsCredentialsFailed => spec(
+                E,
+                C::Imds,
+                "IMDS gave the instance context and named the instance role, then did not deliver the role's credentials: an HTTP error, no answer within `--imds-timeout`, or an answer that is not a credentials document (the message says which)",
                 "{advice}",
             ),
             ImdsHopLimit => spec(

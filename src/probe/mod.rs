@@ -119,6 +119,11 @@ async fn resolve_region(
         "IMDS is disabled (AWS_EC2_METADATA_DISABLED)".to_string()
     } else {
         match &ctx.error {
+            // something answered at the IMDS address, and refused the token
+            Some(e) if e.http_status.is_some() => format!(
+                "the instance metadata service refused the session token ({}: {})",
+                e.code, e.message
+            ),
             Some(e) => format!(
                 "not on EC2: the instance metadata service did not answer ({}: {})",
                 e.code, e.message
@@ -165,50 +170,55 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let ctx_budget = deadline
         .cap(imds_timeout * 3)
         .unwrap_or(Duration::from_millis(1));
-    let mut context = match tokio::time::timeout(
-        ctx_budget,
-        context::collect(imds.as_ref(), endpoint.clone()),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(_) => ContextEvidence {
-            source: ContextSource::None,
-            endpoint,
-            disabled: false,
-            duration: ctx_budget,
-            instance: None,
-            error: Some(ErrorInfo::new(
-                Phase::Request,
-                ErrorCode::ImdsTimeout,
-                format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
-            )),
-            failed_step: Some(ImdsStep::Metadata),
-            runtime: Default::default(),
-        },
-    };
-    context.runtime = runtime::collect();
-
-    // 2. Which region?
-    let (region, region_source) = resolve_region(cfg, &context).await?;
-
-    // 3. Which credentials?
-    let imds_for_creds = match (&imds, &context.source) {
-        (None, _) => Err("IMDS disabled (AWS_EC2_METADATA_DISABLED)".to_string()),
-        (Some(c), ContextSource::Imds) => Ok(c.clone()),
-        (Some(_), ContextSource::None) => Err("IMDS unreachable (see the imds check)".to_string()),
+    // 1 and 3 at once: the credential chain runs while the context arrives, and reads the
+    // instance role's credentials as soon as the context has listed the role.
+    let (role_tx, role_rx) = tokio::sync::oneshot::channel();
+    let imds_for_creds = match &imds {
+        None => Err("IMDS disabled (AWS_EC2_METADATA_DISABLED)".to_string()),
+        Some(c) => Ok(credentials::ImdsCredentials {
+            client: c.clone(),
+            role: role_rx,
+        }),
     };
     let creds_timeout = deadline
         .cap(cfg.imds_timeout.max(Duration::from_secs(2)))
         .unwrap_or(Duration::from_millis(1));
-    let (credentials, provider) = credentials::find(credentials::CredentialsSetup {
+    let context_task = async {
+        match tokio::time::timeout(
+            ctx_budget,
+            context::collect(imds.as_ref(), endpoint.clone(), role_tx),
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(_) => ContextEvidence {
+                source: ContextSource::None,
+                endpoint: endpoint.clone(),
+                disabled: false,
+                duration: ctx_budget,
+                instance: None,
+                error: Some(ErrorInfo::new(
+                    Phase::Request,
+                    ErrorCode::ImdsTimeout,
+                    format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
+                )),
+                failed_step: Some(ImdsStep::Metadata),
+                runtime: Default::default(),
+            },
+        }
+    };
+    let creds_task = credentials::find(credentials::CredentialsSetup {
         http: http.clone(),
         resolver: resolver.clone(),
         profile: cfg.profile.clone(),
         imds: imds_for_creds,
         timeout: creds_timeout,
-    })
-    .await;
+    });
+    let (mut context, (credentials, provider)) = tokio::join!(context_task, creds_task);
+    context.runtime = runtime::collect();
+
+    // 2. Which region?
+    let (region, region_source) = resolve_region(cfg, &context).await?;
 
     // 4. The S3 probes, one task per bucket.
     let id = run_id(cfg, started_at);

@@ -63,6 +63,26 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// moto builds its EC2 backend (AWS-managed prefix lists, AMIs) on the first EC2 request of a
+/// region: seconds on a loaded machine, where EC2 answers in milliseconds. Pay that here, once,
+/// so a probe's bounded EC2 step measures the probe, not moto's start.
+fn warm_ec2(port: u16) {
+    let body = "Action=DescribeManagedPrefixLists&Version=2016-11-15";
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = write!(
+        s,
+        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIAWARM/20260101/us-east-1/ec2/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut sink = String::new();
+    let _ = s.read_to_string(&mut sink);
+}
+
 /// A moto_server of its own, on a free port, with its request log captured.
 pub struct Moto {
     child: Child,
@@ -92,6 +112,7 @@ impl Moto {
                     break; // port taken or crashed: try another port
                 }
                 if matches!(http_get(port, "/moto-api/"), Some((200, _))) {
+                    warm_ec2(port);
                     return Moto {
                         child,
                         port,
