@@ -76,9 +76,6 @@ crate::wire_enum! {
         ProbeVersionLeftBehind => "probe_version_left_behind",
         SinkFailed => "sink_failed",
         SpoolDropped => "spool_dropped",
-        RunInterrupted => "run_interrupted",
-        StaleProbeObjectsRemoved => "stale_probe_objects_removed",
-        SpoolWriteFailed => "spool_write_failed",
         OrganizationPolicyDenies => "organization_policy_denies",
         SessionPolicyDenies => "session_policy_denies",
         PermissionsBoundaryDenies => "permissions_boundary_denies",
@@ -92,6 +89,9 @@ crate::wire_enum! {
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
         BucketsDiscovered => "buckets_discovered",
+        RunInterrupted => "run_interrupted",
+        StaleProbeObjectsRemoved => "stale_probe_objects_removed",
+        SpoolWriteFailed => "spool_write_failed",
     }
 }
 

@@ -48,6 +48,7 @@ pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
     let listed = ev.listing.as_ref().map(checks::list_buckets::judge);
     findings.extend(listed.iter().flat_map(|j| j.findings.clone()));
     Diagnosis {
+        interrupted: ev.interrupted.is_some(),
         checks: run
             .iter()
             .chain(listed.iter())

@@ -4,8 +4,7 @@
 use crate::diagnose::attribution;
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::checks::{
-    self,
-    Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
+    self, Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
     s3_unsigned, security_group,
 };
 use crate::diagnose::expectations::{self, Access, Expectations};

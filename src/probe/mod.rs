@@ -25,8 +25,8 @@ use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
     BucketListing, ContextEvidence, ContextSource, CredentialsEvidence, ErrorCode, ErrorInfo,
-    Evidence, ImdsStep, OpEvidence, OpOutcome, Phase, RegionSource, ResolverEvidence,
-    ResolverSource, S3Op, SkipReason, TargetEvidence,
+    Evidence, ImdsStep, OpEvidence, Phase, RegionSource, ResolverEvidence, ResolverSource, S3Op,
+    SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
 use crate::signal::{Stop, StopSignal};
@@ -320,17 +320,14 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             .unwrap_or_else(|| region.clone());
         let s3 = aws::s3::SdkS3::new(&sdk, &home, cfg.path_style);
         let budget = deadline.cap(Duration::from_secs(5));
-        let (op, names) = match stop
+        // a stop during the listing: no listing, nothing to probe (the run says it stopped)
+        let listed = stop
             .unless(s3.list_buckets(&home, DISCOVER_MAX, budget))
-            .await
-        {
-            Ok(listed) => listed,
-            Err(signal) => {
-                let mut op = OpEvidence::skipped(S3Op::ListBuckets, SkipReason::Interrupted { signal });
-                op.outcome = OpOutcome::Failed(interrupted_error(signal, "ListBuckets answered"));
-                (op, None)
-            }
-        };
+            .await;
+        let (op, names) = listed.unwrap_or_else(|_| {
+            let op = OpEvidence::skipped(S3Op::ListBuckets, SkipReason::NothingWritten);
+            (op, None)
+        });
         let mut buckets = names.unwrap_or_default();
         let more = buckets.len() > DISCOVER_MAX;
         buckets.truncate(DISCOVER_MAX);
@@ -344,7 +341,7 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 expect: Default::default(),
             })
             .collect();
-        listing = Some(BucketListing {
+        listing = (stop.received().is_none()).then_some(BucketListing {
             op,
             region: home,
             buckets,

@@ -236,15 +236,13 @@ pub async fn probe_with<C: S3Calls>(
         }
     };
     // Last, with what is left: this instance's probe objects that earlier runs left behind.
-    let stale_cleanup = if spec.read_only
-        || planner.stop().is_some()
-        || planner.interrupted().is_some()
-    {
-        None
-    } else {
-        let clean = stale::cleanup(&client, &spec.bucket, &spec.probe_key, &deadline);
-        stop.unless(clean).await.ok()
-    };
+    let stale_cleanup =
+        if spec.read_only || planner.stop().is_some() || planner.interrupted().is_some() {
+            None
+        } else {
+            let clean = stale::cleanup(&client, &spec.bucket, &spec.probe_key, &deadline);
+            stop.unless(clean).await.ok()
+        };
 
     TargetEvidence {
         bucket: spec.bucket,

@@ -21,9 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::s3::{S3Calls, VersionEntry};
 use crate::deadline::Deadline;
-use crate::evidence::{
-    OpOutcome, STALE_AFTER, STALE_MAX_PER_RUN, StaleCleanup, StaleObject,
-};
+use crate::evidence::{OpOutcome, STALE_AFTER, STALE_MAX_PER_RUN, StaleCleanup, StaleObject};
 
 /// Entries asked for in one listing (stale ones beyond the per-run bound wait for the next run).
 const LIST_MAX: i32 = 200;
@@ -189,7 +187,12 @@ mod tests {
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].version_id, None);
         // a LastModified in S3's future (or missing) is never stale
-        let (stale, fresh, _) = plan(&[e], own, "p/h/r2", SystemTime::now() - Duration::from_secs(60));
+        let (stale, fresh, _) = plan(
+            &[e],
+            own,
+            "p/h/r2",
+            SystemTime::now() - Duration::from_secs(60),
+        );
         assert!(stale.is_empty());
         assert_eq!(fresh, 1);
         assert_eq!(own_prefix("p/h/r1"), "p/h/");

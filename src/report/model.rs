@@ -82,7 +82,8 @@ pub struct TargetReport {
     pub findings: Vec<Finding>,
     /// The bucket's default encryption (GetBucketEncryption); absent when it was not read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket_encryption: Option<EncryptionReport>,    /// This instance's stale probe objects (earlier runs' leftovers) found and removed before
+    pub bucket_encryption: Option<EncryptionReport>,
+    /// This instance's stale probe objects (earlier runs' leftovers) found and removed before
     /// this run's end; absent in `--read-only` mode or when the bucket could not be probed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_cleanup: Option<StaleCleanup>,

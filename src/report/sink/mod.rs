@@ -287,7 +287,11 @@ pub async fn deliver(
                 let text = serde_json::to_string(&payload).unwrap_or_default();
                 let (spooled, dropped, spool_error) = match spool.put(&report.run_id, &text) {
                     Ok(d) => (true, d + stale.get(), None),
-                    Err(e) => (false, stale.get(), Some(format!("{}: {e}", spool.location()))),
+                    Err(e) => (
+                        false,
+                        stale.get(),
+                        Some(format!("{}: {e}", spool.location())),
+                    ),
                 };
                 out.push(SinkOutcome {
                     sink,
