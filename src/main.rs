@@ -58,8 +58,20 @@ fn init_tracing(verbose: u8, format: LogFormat) {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            eprintln!("vpce-probe: error: {}", non_utf8_argument());
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
-            let _ = e.print();
+            let text = e.to_string();
+            if text.lines().any(|l| l.len() > MAX_ERROR_LINE) {
+                // a huge argument echoed back: keep each line short
+                for l in text.lines() {
+                    eprintln!("{}", vpce_probe::config::shown_line(l, MAX_ERROR_LINE));
+                }
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
@@ -140,6 +152,27 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Longest line of a command-line error (a huge argument is shown by its start and length).
+const MAX_ERROR_LINE: usize = 300;
+
+/// The argument that is not UTF-8, named by position and the option before it, shown lossily.
+fn non_utf8_argument() -> String {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        if a.to_str().is_none() {
+            let shown = vpce_probe::config::shown(&a.to_string_lossy());
+            let after = match args[i - 1].to_str() {
+                Some(prev) if prev.starts_with('-') && i > 1 => format!(" (the value of {prev})"),
+                _ => String::new(),
+            };
+            return format!(
+                "argument {i}{after} is not valid UTF-8: '{shown}' (invalid bytes shown as U+FFFD); bucket names, keys, prefixes and regions are text"
+            );
+        }
+    }
+    "an argument is not valid UTF-8".into()
 }
 
 /// The man page name of a subcommand.

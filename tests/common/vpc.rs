@@ -79,6 +79,11 @@ impl SimVpc {
         }
     }
 
+    /// The state directory the probe runs are given (`VPCE_PROBE_STATE_DIR`).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     fn var(&self, k: &str) -> &str {
         self.env
             .get(k)
@@ -410,6 +415,19 @@ impl SimVpc {
     }
 
     fn probe_in(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let (cmd, _home) = self.probe_command(how, args, env);
+        run_bounded(cmd)
+    }
+
+    /// [`SimVpc::probe_env`], started and left running (to signal it), then waited for.
+    pub fn spawn_probe(&self, args: &[&str], env: &[(&str, &str)]) -> super::Running {
+        let (cmd, home) = self.probe_command("exec", args, env);
+        super::Running::spawn(cmd, home)
+    }
+
+    /// The command that runs `vpce-probe ARGS…` in the sim (`how`: `exec`, `exec-container`),
+    /// and the HOME it is given (keep it until the run ends).
+    fn probe_command(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> (Command, TempDir) {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(sim_script());
         cmd.args([
@@ -428,7 +446,7 @@ impl SimVpc {
         .env("VPCE_PROBE_STATE_DIR", self.state.path())
         .envs(env.iter().copied())
         .stdin(Stdio::null());
-        run_bounded(cmd)
+        (cmd, home)
     }
 }
 
