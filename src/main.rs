@@ -47,11 +47,50 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// stderr for the log, with every AWS access key id masked: at `-vvv` the SDK's own trace and
+/// debug events print the credentials' `access_key_id` (it redacts only the secret and the
+/// token), and no credential may appear in any output.
+struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut line = buf.to_vec();
+        redact_access_key_ids(&mut line);
+        std::io::stderr().write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Mask what follows `AKIA`/`ASIA` (long-term and temporary access key ids: 16 upper-case
+/// letters and digits; 12 or more are masked).
+fn redact_access_key_ids(buf: &mut [u8]) {
+    let mut i = 0;
+    while i + 4 <= buf.len() {
+        let prefix = &buf[i..i + 4];
+        if prefix == b"AKIA" || prefix == b"ASIA" {
+            let n = buf[i + 4..]
+                .iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count();
+            if n >= 12 {
+                buf[i + 4..i + 4 + n].fill(b'*');
+            }
+            i += 4 + n;
+        } else {
+            i += 1;
+        }
     }
 }
 
@@ -275,5 +314,22 @@ fn check(cfg: &Config) -> u8 {
         Some(signal) => exit_stopped(signal),
         None if report.ok => EXIT_OK,
         None => EXIT_CHECK_FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_access_key_ids;
+
+    #[test]
+    fn access_key_ids_are_masked_in_the_log() {
+        let mut line =
+            b"access_key_id: \"ASIAEMULATEDIMDSKEY0\", AKIAVPCEPROBETEST01 AKIA short".to_vec();
+        redact_access_key_ids(&mut line);
+        let out = String::from_utf8(line).unwrap();
+        assert_eq!(
+            out,
+            "access_key_id: \"ASIA****************\", AKIA*************** AKIA short"
+        );
     }
 }

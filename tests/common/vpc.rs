@@ -79,11 +79,6 @@ impl SimVpc {
         }
     }
 
-    /// The state directory the probe runs are given (`VPCE_PROBE_STATE_DIR`).
-    pub fn state_dir(&self) -> &std::path::Path {
-        self.state.path()
-    }
-
     fn var(&self, k: &str) -> &str {
         self.env
             .get(k)
@@ -379,6 +374,18 @@ impl SimVpc {
         );
     }
 
+    /// [`SimVpc::probe_env`], started and left running (to signal it), then waited for.
+    pub fn spawn_probe(&self, args: &[&str], env: &[(&str, &str)]) -> super::Running {
+        let home = tempfile::tempdir().unwrap();
+        let cmd = self.command_in("exec", args, env, home.path());
+        super::Running::spawn(cmd, home)
+    }
+
+    /// The state directory the probe runs are given (`VPCE_PROBE_STATE_DIR`).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     /// Every request the S3 front saw, in order (one JSON object each).
     pub fn s3_front_log(&self) -> Vec<Value> {
         std::fs::read_to_string(self.var("S3_FRONT_LOG"))
@@ -415,20 +422,23 @@ impl SimVpc {
     }
 
     fn probe_in(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let (cmd, _home) = self.probe_command(how, args, env);
-        run_bounded(cmd)
-    }
-
-    /// [`SimVpc::probe_env`], started and left running (to signal it), then waited for.
-    pub fn spawn_probe(&self, args: &[&str], env: &[(&str, &str)]) -> super::Running {
-        let (cmd, home) = self.probe_command("exec", args, env);
-        super::Running::spawn(cmd, home)
-    }
-
-    /// The command that runs `vpce-probe ARGS…` in the sim (`how`: `exec`, `exec-container`),
-    /// and the HOME it is given (keep it until the run ends).
-    fn probe_command(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> (Command, TempDir) {
         let home = tempfile::tempdir().unwrap();
+        run_bounded(self.command_in(how, args, env, home.path()))
+    }
+
+    /// The command [`SimVpc::probe`] runs, for a test to start and follow itself (e.g. a
+    /// long-running `check --watch`): its pid is the probe's. `home` becomes its HOME.
+    pub fn probe_command(&self, args: &[&str], home: &std::path::Path) -> Command {
+        self.command_in("exec", args, &[], home)
+    }
+
+    fn command_in(
+        &self,
+        how: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        home: &std::path::Path,
+    ) -> Command {
         let mut cmd = Command::new(sim_script());
         cmd.args([
             how,
@@ -440,13 +450,13 @@ impl SimVpc {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
         .env("VPCE_PROBE_STATE_DIR", self.state.path())
         .envs(env.iter().copied())
         .stdin(Stdio::null());
-        (cmd, home)
+        cmd
     }
 }
 
