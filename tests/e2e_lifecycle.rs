@@ -322,7 +322,7 @@ async fn stale_probe_objects_of_this_instance_are_removed_and_nothing_else() {
         "json",
         "--read-only",
         "--timeout",
-        "10",
+        "20",
         "-vvv",
     ]);
     assert_sound(&run, 0, timeout);
@@ -340,7 +340,7 @@ async fn stale_probe_objects_of_this_instance_are_removed_and_nothing_else() {
         "--output",
         "json",
         "--timeout",
-        "10",
+        "20",
         "-vvv",
     ]);
     assert_sound(&run, 0, timeout);

@@ -177,9 +177,12 @@ fn as_nobody(args: &[&OsStr]) -> Run {
     run_bounded(cmd)
 }
 
-/// Exit 2, nothing on stdout, and one line on stderr that contains every `needle`.
+/// The `--timeout` the bad-input runs are given (they end before it matters).
+const BAD_INPUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Nothing on stdout, and one line on stderr that contains every `needle` (after
+/// `assert_sound(run, 2, …)`).
 fn one_clear_line(run: &Run, needles: &[&str]) {
-    assert_sound(run, 2, Duration::from_secs(5));
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
     let err = run.stderr.trim_end();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -210,6 +213,7 @@ fn unreadable_config_file_exits_2_naming_the_file() {
         OsStr::new("--timeout"),
         OsStr::new("5"),
     ]);
+    assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
     one_clear_line(&run, &[&path.display().to_string(), "Permission denied"]);
 }
 
@@ -220,6 +224,7 @@ fn config_file_with_invalid_toml_exits_2_naming_the_file_and_line() {
         .args(["check", "--timeout", "5", "-vvv", "--config"])
         .arg_path(&path)
         .run();
+    assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
     one_clear_line(&run, &[&format!("{}:2:", path.display())]);
 }
 
@@ -241,6 +246,7 @@ fn config_file_with_wrong_types_exits_2_naming_the_file_line_and_key() {
             .args(["check", "--timeout", "5", "--config"])
             .arg_path(&path)
             .run();
+        assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
         one_clear_line(&run, &[&format!("{}{at}", path.display())]);
     }
 }
@@ -253,6 +259,7 @@ fn non_utf8_arguments_exit_2_with_one_line_naming_the_argument() {
             .args([OsStr::new("check"), OsStr::new(flag), bad])
             .args(["--timeout", "5"])
             .run();
+        assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
         one_clear_line(
             &run,
             &[
@@ -298,6 +305,7 @@ fn huge_arguments_exit_2_with_one_short_line() {
             .args(["check", "--timeout", "5"])
             .args(args)
             .run();
+        assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
         one_clear_line(&run, needles);
     }
 }
@@ -322,7 +330,7 @@ async fn bucket_names_at_the_length_limits() {
                 "--output",
                 "json",
                 "--timeout",
-                "10",
+                "20",
             ])
             .run();
         assert_sound(&run, 0, TIMEOUT);
@@ -339,6 +347,7 @@ async fn bucket_names_at_the_length_limits() {
             .imds(&imds)
             .args(["check", "--bucket", &b, "--timeout", "5"])
             .run();
+        assert_sound(&run, 2, BAD_INPUT_TIMEOUT);
         one_clear_line(
             &run,
             &[
