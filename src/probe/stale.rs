@@ -79,7 +79,7 @@ pub fn plan(
             error: None,
         });
     }
-    stale.sort_by(|a, b| b.age_seconds.cmp(&a.age_seconds));
+    stale.sort_by_key(|s| std::cmp::Reverse(s.age_seconds));
     let more = stale.len() > STALE_MAX_PER_RUN;
     stale.truncate(STALE_MAX_PER_RUN);
     (stale, fresh, more)
