@@ -311,7 +311,7 @@ async fn stale_probe_objects_of_this_instance_are_removed_and_nothing_else() {
     let before = versions(&sim, bucket).await;
     sim.s3_front(json!({"rules": [{"match": {"op": "ListObjectVersions"},
                                    "fault": {"kind": "age", "seconds": 7200, "keys": "*old-*"}}]}));
-    let timeout = Duration::from_secs(10);
+    let timeout = Duration::from_secs(20);
 
     // --read-only: never deletes
     let run = sim.probe(&[
