@@ -16,3 +16,4 @@ pub mod report;
 pub mod signal;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod watch;

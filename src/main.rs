@@ -124,7 +124,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            ExitCode::from(check(&cfg))
+            match cfg.watch {
+                Some(every) => ExitCode::from(watch(&cfg, every)),
+                None => ExitCode::from(check(&cfg)),
+            }
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -235,6 +238,76 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     }
 }
 
+/// The colour of the human output: as asked, else on a terminal without NO_COLOR.
+fn color(cfg: &Config) -> bool {
+    match cfg.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// `check --watch`: cycles until SIGINT or SIGTERM. The exit code is the last finished cycle's
+/// (0 ok, 1 failed, 2 it could not run), so that a script can tell the state it stopped in;
+/// 130 (SIGINT) or 143 (SIGTERM) when no cycle finished or a second signal abandoned one;
+/// 2 when the first cycle cannot run; 3 when the output cannot be written.
+fn watch(cfg: &Config, every: std::time::Duration) -> u8 {
+    use vpce_probe::report::watch::Outcome;
+    use vpce_probe::watch::{self, Mode, Sig, Stop};
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vpce-probe: error: cannot start the runtime: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let mode = match cfg.output {
+        OutputFormat::Json => Mode::Json,
+        _ if std::io::stdout().is_terminal() => Mode::Screen,
+        _ => Mode::Lines,
+    };
+    let style = vpce_probe::report::watch_render::Style { color: color(cfg) };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let end = rt.block_on(watch::run(
+        cfg,
+        every,
+        watch::Output {
+            mode,
+            style,
+            out: &mut out,
+            err: &mut err,
+        },
+    ));
+    rt.shutdown_background();
+    let by_signal = |s: Sig| match s {
+        Sig::Interrupt => 130,
+        Sig::Terminate => 143,
+    };
+    match end.stop {
+        Stop::FirstCycle(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_USAGE
+        }
+        Stop::Output(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_OUTPUT
+        }
+        Stop::Abandoned(s) => by_signal(s),
+        Stop::Signal(s) => match end.last {
+            None => by_signal(s),
+            Some(Outcome::Ok) => EXIT_OK,
+            Some(Outcome::Failed) => EXIT_CHECK_FAILED,
+            Some(Outcome::Error) => EXIT_USAGE,
+        },
+    }
+}
+
 fn check(cfg: &Config) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -286,16 +359,7 @@ fn check(cfg: &Config) -> u8 {
     let written = match cfg.output {
         OutputFormat::Json => json::render(&report, &mut out, std::io::stdout().is_terminal()),
         OutputFormat::Prometheus => prometheus::render(&report, &mut out),
-        OutputFormat::Human => {
-            let color = match cfg.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            human::render(&report, &mut out, human::Style { color })
-        }
+        OutputFormat::Human => human::render(&report, &mut out, human::Style { color: color(cfg) }),
     }
     .and_then(|_| out.flush());
     if let Err(e) = written {

@@ -33,6 +33,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("iam_policy", &[]),
     // stop signals, as a token the collectors and main act on
     ("signal", &["evidence"]),
+    // check --watch: the loop over whole runs (the pure part is report::watch)
+    (
+        "watch",
+        &[
+            "evidence", "diagnose", "report", "probe", "config", "signal",
+        ],
+    ),
 ];
 
 fn src() -> PathBuf {

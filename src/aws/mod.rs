@@ -315,6 +315,9 @@ fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) ->
     if timeout {
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
     }
+    if let Some(tls) = find_rustls_error(err) {
+        return ErrorInfo::new(Phase::Tls, tls_code(tls), message);
+    }
     let lower = message.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         return ErrorInfo::new(Phase::Tls, ErrorCode::TlsError, message);
@@ -326,6 +329,36 @@ fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) ->
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectError, message);
     }
     ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
+}
+
+/// The rustls error in an error's chain: hyper-rustls hands it up two `io::Error`s deep, and
+/// an `io::Error`'s `source()` skips the error it wraps, so each `io::Error` is opened with
+/// `get_ref` instead.
+fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// What a rustls error says about the certificate, as a code: an untrusted issuer, a name the
+/// certificate is not for, or another TLS failure.
+fn tls_code(e: &rustls::Error) -> ErrorCode {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => ErrorCode::TlsUntrustedCertificate,
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => ErrorCode::TlsHostnameMismatch,
+        _ => ErrorCode::TlsError,
+    }
 }
 
 /// Classify the error of a raw request sent on a connector (no SDK operation around it).
@@ -348,5 +381,52 @@ pub fn status_code_name(status: u16) -> &'static str {
         500 => "InternalError",
         503 => "ServiceUnavailable",
         _ => "HttpError",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    /// A handshake failure as hyper-rustls hands it up: rustls's error inside an `io::Error`,
+    /// inside the connector's error.
+    fn handshake(e: rustls::Error) -> ErrorInfo {
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let io = std::io::Error::other(inner);
+        classify_connector_error(&ConnectorError::io(Box::new(io)))
+    }
+
+    #[test]
+    fn tls_certificate_errors_are_classified_by_type() {
+        use rustls::CertificateError as C;
+        let e = handshake(rustls::Error::InvalidCertificate(C::UnknownIssuer));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsUntrustedCertificate)
+        );
+        let e = handshake(rustls::Error::InvalidCertificate(C::NotValidForName));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsHostnameMismatch)
+        );
+        let e = handshake(rustls::Error::InvalidCertificate(
+            C::NotValidForNameContext {
+                expected: rustls_pki_types::ServerName::try_from("b.s3.us-east-1.amazonaws.com")
+                    .unwrap(),
+                presented: vec!["www.example.com".into()],
+            },
+        ));
+        assert_eq!(e.code, ErrorCode::TlsHostnameMismatch);
+        assert!(e.message.contains("www.example.com"), "{}", e.message);
+        let e = handshake(rustls::Error::InvalidCertificate(C::Expired));
+        assert_eq!((e.phase, e.code), (Phase::Tls, ErrorCode::TlsError));
+        // no rustls error at all: a plain reset stays a connect failure
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let e = classify_connector_error(&ConnectorError::io(Box::new(io)));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Connect, ErrorCode::ConnectionReset)
+        );
     }
 }

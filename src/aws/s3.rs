@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -48,6 +48,12 @@ pub struct GetOut {
     pub object_size: Option<u64>,
     /// The body, or why reading it failed (the whole error chain on one line).
     pub body: Result<Vec<u8>, String>,
+    /// Object Lock: the retention mode (`GOVERNANCE`, `COMPLIANCE`) S3 reported for the object.
+    pub lock_mode: Option<String>,
+    /// Object Lock: until when it is retained (RFC 3339).
+    pub lock_retain_until: Option<String>,
+    /// Object Lock: a legal hold is on.
+    pub legal_hold: bool,
 }
 
 /// One entry of ListObjectVersions: an object version or a delete marker.
@@ -377,6 +383,10 @@ impl S3Calls for SdkS3 {
                 .if_none_match("*")
                 .content_type("text/plain; charset=utf-8")
                 .checksum_sha256(sha256_b64)
+                // names the checksum's algorithm (`x-amz-sdk-checksum-algorithm`): S3 refuses a
+                // put into a bucket with Object Lock default retention without it or Content-MD5
+                // (MissingUploadObjectWithObjectLockHeaders); the SDK computes nothing more
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .body(ByteStream::from(body.to_vec()))
                 .customize()
                 .interceptor(rec)
@@ -413,6 +423,12 @@ impl S3Calls for SdkS3 {
                     .and_then(|n| n.parse::<u64>().ok())
                     .or(out.content_length().map(|n| n as u64))
             });
+            let lock_mode = out.object_lock_mode().map(|m| m.as_str().to_string());
+            let lock_retain_until = out
+                .object_lock_retain_until_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+            let legal_hold = out.object_lock_legal_hold_status()
+                == Some(&aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
             let body = out
                 .body
                 .collect()
@@ -423,6 +439,9 @@ impl S3Calls for SdkS3 {
                 checksum_sha256,
                 object_size,
                 body,
+                lock_mode,
+                lock_retain_until,
+                legal_hold,
             })
         })
         .await

@@ -27,6 +27,9 @@ pub enum Fault {
     ContentMismatch,
     /// The run deadline passed before the operation started.
     Deadline,
+    /// Object Lock refused the delete of the probe's exact version (the collector saw the
+    /// retention or S3 said so): not a denial of any policy.
+    Retained,
     Other,
 }
 
@@ -56,6 +59,9 @@ const S3_CODES: &[(&str, Fault)] = &[
 /// 403). Returns the fault and the error that names it.
 pub fn op_fault<'a>(t: &'a TargetEvidence, op: &'a OpEvidence) -> Option<(Fault, &'a ErrorInfo)> {
     let e = op.error()?;
+    if op.detail.object_retained == Some(true) {
+        return Some((Fault::Retained, e));
+    }
     let f = fault(e);
     if op.op != S3Op::HeadBucket || !matches!(f, Fault::AccessDenied | Fault::Other) {
         return Some((f, e));

@@ -228,6 +228,10 @@ pub struct Evidence {
     /// The signal that stopped the run before it finished (its evidence is partial).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<StopSignal>,
+    /// How many CA certificates `AWS_CA_BUNDLE` adds to the system's roots (`None`: it is not
+    /// set), so a certificate from an unknown issuer can be told apart from a missing bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_certificates: Option<usize>,
 }
 
 impl Evidence {

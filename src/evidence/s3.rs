@@ -182,6 +182,20 @@ pub struct OpDetail {
     /// made instead; the version remains.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub version_delete_denied: Option<bool>,
+    /// get of the probe object: its Object Lock retention mode (`GOVERNANCE`, `COMPLIANCE`),
+    /// as S3 reported it (a bucket's default retention applies to every new object).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_mode: Option<String>,
+    /// get of the probe object: until when Object Lock retains it (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_retain_until: Option<String>,
+    /// get of the probe object: an Object Lock legal hold is on.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_legal_hold: Option<bool>,
+    /// delete: Object Lock refused deleting the exact version (HTTP 403); no plain delete (no
+    /// delete marker) was made, the version stays until its retention ends.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_retained: Option<bool>,
 }
 
 /// Everything learned from one S3 operation.

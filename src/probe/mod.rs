@@ -443,6 +443,11 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             error: resolver.config_error(),
         }),
         interrupted: stop.received(),
+        ca_bundle_certificates: cfg.ca_bundle.as_deref().map(|pem| {
+            String::from_utf8_lossy(pem)
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count()
+        }),
     };
     Ok(RunOutput {
         evidence,

@@ -22,7 +22,9 @@ use crate::evidence::{
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
-use crate::probe::s3_plan::{Budget, Call, Planner, STOP_CLEANUP, Step, retry_plain_delete};
+use crate::probe::s3_plan::{
+    Budget, Call, Planner, STOP_CLEANUP, Step, refused_by_object_lock, retry_plain_delete,
+};
 use crate::probe::stale;
 use crate::signal::{Stop, StopSignal};
 
@@ -194,7 +196,13 @@ pub async fn probe_with<C: S3Calls>(
                     .map(|(ev, out)| user_get_evidence(ev, key, range, out))
             }
             Call::Delete { version } => {
-                let delete = delete_probe_object(&client, &spec, version, budget, &deadline);
+                let locked = ops.iter().any(|o| {
+                    o.op == S3Op::Get
+                        && (o.detail.object_lock_mode.is_some()
+                            || o.detail.object_lock_legal_hold == Some(true))
+                });
+                let delete =
+                    delete_probe_object(&client, &spec, version, locked, budget, &deadline);
                 unless_stopped(guard, delete, true).await
             }
             Call::GetBucketPolicy | Call::GetBucketEncryption => {
@@ -265,12 +273,14 @@ pub async fn probe_with<C: S3Calls>(
     }
 }
 
-/// The delete of the probe object: exactly `version` when the put returned one; when deleting
-/// the version is denied, a plain delete (see [`retry_plain_delete`]).
+/// The delete of the probe object: exactly `version` when the put returned one. When deleting
+/// the version is denied, a plain delete (see [`retry_plain_delete`]), unless Object Lock
+/// (`locked`: the get saw a retention or a legal hold) refused it: then the object is retained.
 async fn delete_probe_object<C: S3Calls>(
     client: &C,
     spec: &TargetSpec,
     version: Option<String>,
+    locked: bool,
     budget: Budget,
     deadline: &Deadline,
 ) -> OpEvidence {
@@ -279,7 +289,11 @@ async fn delete_probe_object<C: S3Calls>(
     let mut ev = client
         .delete(&spec.bucket, key, v, budget.of(deadline))
         .await;
-    if retry_plain_delete(v, &ev) {
+    let retained = refused_by_object_lock(v, locked, &ev);
+    if retained {
+        ev.detail.object_retained = Some(true);
+    }
+    if retry_plain_delete(v, &ev, retained) {
         let mut plain = client
             .delete(&spec.bucket, key, None, budget.of(deadline))
             .await;
@@ -376,6 +390,9 @@ fn probe_get_evidence(mut ev: OpEvidence, spec: &TargetSpec, out: Option<GetOut>
     let expected = sha256_b64(&spec.body);
     ev.detail.key = Some(spec.probe_key.clone());
     let Some(out) = out else { return ev };
+    ev.detail.object_lock_mode = out.lock_mode;
+    ev.detail.object_lock_retain_until = out.lock_retain_until;
+    ev.detail.object_lock_legal_hold = out.legal_hold.then_some(true);
     let bytes = match out.body {
         Err(message) => {
             ev.outcome = body_read_error(message);

@@ -219,8 +219,21 @@ pub fn stop_after(ev: &OpEvidence) -> Option<SkipReason> {
 /// After a delete of an exact version: retry as a plain delete? Deleting a version needs
 /// `s3:DeleteObjectVersion`; with only `s3:DeleteObject`, a plain delete still hides the
 /// object (a delete marker) rather than leave it.
-pub fn retry_plain_delete(version: Option<&str>, ev: &OpEvidence) -> bool {
-    version.is_some() && ev.error().is_some_and(|e| e.http_status == Some(403))
+/// Never after Object Lock refused it ([`refused_by_object_lock`]): the version stays whatever
+/// the probe does, and a delete marker would only add one more thing of the probe's.
+pub fn retry_plain_delete(version: Option<&str>, ev: &OpEvidence, retained: bool) -> bool {
+    version.is_some() && !retained && ev.error().is_some_and(|e| e.http_status == Some(403))
+}
+
+/// Did Object Lock refuse this delete of an exact version? A 403, when the read-back reported
+/// a retention or a legal hold on the object (`locked`), or when S3's message says so ("Access
+/// Denied because object protected by object lock.").
+pub fn refused_by_object_lock(version: Option<&str>, locked: bool, ev: &OpEvidence) -> bool {
+    version.is_some()
+        && ev.error().is_some_and(|e| {
+            e.http_status == Some(403)
+                && (locked || e.message.to_ascii_lowercase().contains("object lock"))
+        })
 }
 
 /// Read the bucket policy? Not when head_bucket found S3 unreachable or no bucket (404).

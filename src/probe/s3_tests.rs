@@ -19,6 +19,8 @@ struct Fake {
     put_version: Option<String>,
     /// What a get returns instead of what was put.
     corrupt: bool,
+    /// The Object Lock retention a get reports (mode, until).
+    lock: Option<(&'static str, &'static str)>,
     policy: Option<String>,
     region: String,
     stored: Arc<Mutex<Option<Vec<u8>>>>,
@@ -124,6 +126,9 @@ impl S3Calls for Fake {
                 checksum_sha256,
                 object_size: range.map(|_| 5000),
                 body: Ok(body),
+                lock_mode: self.lock.map(|l| l.0.to_string()),
+                lock_retain_until: self.lock.map(|l| l.1.to_string()),
+                legal_hold: false,
             }
         })
     }
@@ -270,6 +275,34 @@ async fn a_put_refused_by_its_condition_deletes_nothing() {
     }
     assert!(!f.calls().iter().any(|c| c.starts_with("delete")));
     assert!(!f.calls().iter().any(|c| c.starts_with("get")));
+}
+
+#[tokio::test]
+async fn a_version_delete_refused_by_object_lock_is_never_retried() {
+    let f = Fake {
+        put_version: Some("v1".into()),
+        lock: Some(("COMPLIANCE", "2026-12-01T00:00:00Z")),
+        ..fake()
+    }
+    .failing("delete_version", http("AccessDenied", 403));
+    let t = probe(&f, spec(false, None)).await;
+    let get = &t.op(S3Op::Get).unwrap().detail;
+    assert_eq!(get.object_lock_mode.as_deref(), Some("COMPLIANCE"));
+    assert_eq!(
+        get.object_lock_retain_until.as_deref(),
+        Some("2026-12-01T00:00:00Z")
+    );
+    let delete = t.op(S3Op::Delete).unwrap();
+    assert!(matches!(delete.outcome, OpOutcome::Failed(_)));
+    assert_eq!(delete.detail.object_retained, Some(true));
+    assert_eq!(delete.detail.version_id.as_deref(), Some("v1"));
+    assert_eq!(delete.detail.version_delete_denied, None);
+    let deletes: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("delete"))
+        .collect();
+    assert_eq!(deletes, ["delete_version@us-east-1"]);
 }
 
 #[tokio::test]

@@ -7,3 +7,5 @@ pub mod json;
 pub mod model;
 pub mod prometheus;
 pub mod sink;
+pub mod watch;
+pub mod watch_render;

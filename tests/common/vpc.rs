@@ -349,6 +349,11 @@ impl SimVpc {
         );
     }
 
+    /// The probe's state directory (`VPCE_PROBE_STATE_DIR`: caches, the sinks' spool).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     /// The proxy's CONNECT lines so far.
     pub fn proxy_log(&self) -> Vec<String> {
         std::fs::read_to_string(self.var("PROXY_LOG"))

@@ -36,6 +36,14 @@ Fault kinds (``FAULTS``; add one by writing a function and registering it):
 The first matching rule with a fault that answers wins; ``clock`` rules also set the clock of the
 answers of later rules and of forwarded requests.
 
+TLS (the handshake comes before any request, so it is not a rule): the rules file's optional
+``"tls"`` key names the certificate the front presents, chosen per connection when the client's
+ClientHello arrives (``sni_callback``): ``"sim"`` (default: the sim CA's certificate for S3's
+names, ``--cert``/``--key``) or a name given with ``--tls-cert NAME=CERT,KEY`` (``vpc.sh``
+gives ``untrusted``: S3's names from an intercepting middlebox's own CA, which the client does
+not trust; ``wrong_host``: the sim CA, for www.example.com). A connection given another
+certificate than ``sim`` is logged as ``{"event": "tls", "tls": NAME, "sni": ...}``.
+
 Every request is logged, one JSON object per line (``--log FILE``): time, client, method, host,
 path, query, op, bucket, key, x_amz_date, rule (index or null), fault, status.
 
@@ -223,8 +231,9 @@ FAULTS = {"error": fault_error, "clock": fault_clock, "delay": fault_delay, "age
 class Rules:
     """The rules file, reloaded when it changes; counts each rule's uses for ``times``."""
 
-    def __init__(self, path):
+    def __init__(self, path, tls_names=("sim",)):
         self.path, self.stamp, self.rules, self.used = path, None, [], []
+        self.tls_names, self.tls_name = set(tls_names), "sim"
         self.lock = threading.Lock()
 
     def current(self):
@@ -242,8 +251,15 @@ class Rules:
                     kind = r.get("fault", {}).get("kind")
                     if kind not in FAULTS:
                         raise ValueError(f"unknown fault kind {kind!r} (known: {sorted(FAULTS)})")
+            self.tls_name = tls_setting(self.path if stamp is not None else None, self.tls_names)
             self.stamp, self.rules, self.used = stamp, rules, [0] * len(rules)
         return self.rules
+
+    def tls(self):
+        """The certificate name the rules file picks for a new connection ("sim" by default)."""
+        with self.lock:
+            self.current()
+            return self.tls_name
 
     @staticmethod
     def matches(m, req):
@@ -278,6 +294,56 @@ class Rules:
                 self.used[i] += 1
                 return time.time() + skew, ans, i, f["kind"]
             return time.time() + skew, None, None, None
+
+
+# --- TLS: the certificate presented, per connection ------------------------------------------
+
+def tls_setting(path, known):
+    """The rules file's ``tls`` key ("sim" when absent), checked against the known names."""
+    if path is None:
+        return "sim"
+    with open(path) as f:
+        name = json.load(f).get("tls", "sim")
+    if name not in known:
+        raise ValueError(f"unknown tls certificate {name!r} (known: {sorted(known)})")
+    return name
+
+
+def tls_contexts(args):
+    """{name: server SSLContext}: "sim" from --cert/--key, one per --tls-cert NAME=CERT,KEY."""
+    def ctx(cert, key):
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        c.load_cert_chain(cert, key)
+        return c
+    out = {"sim": ctx(args.cert, args.key)}
+    for spec in args.tls_cert or []:
+        name, _, files = spec.partition("=")
+        cert, _, key = files.partition(",")
+        if not (name and cert and key):
+            raise SystemExit(f"--tls-cert {spec!r}: want NAME=CERT,KEY")
+        out[name] = ctx(cert, key)
+    return out
+
+
+def pick_certificate(cfg, contexts):
+    """An ``sni_callback`` for the "sim" context: switch the connection to the certificate the
+    rules file names (the ClientHello has arrived, no certificate has been sent yet)."""
+    def pick(sock, server_name, _ctx):
+        try:
+            name = cfg.rules.tls()
+        except Exception as e:  # a broken rules file: say so loudly, keep the sim's certificate
+            print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
+            return None
+        if name != "sim":
+            sock.context = contexts[name]
+            try:
+                client = sock.getpeername()[0]
+            except OSError:
+                client = None
+            cfg.log({"time": time.time(), "client": client, "event": "tls", "tls": name,
+                     "sni": server_name})
+        return None
+    return pick
 
 
 class Front(BaseHTTPRequestHandler):
@@ -387,8 +453,8 @@ class Front(BaseHTTPRequestHandler):
 
 
 class Config:
-    def __init__(self, args):
-        self.rules = Rules(args.rules)
+    def __init__(self, args, tls_names=("sim",)):
+        self.rules = Rules(args.rules, tls_names)
         self.rules.current()  # a broken file fails the start, loudly
         host, _, port = args.upstream.rpartition(":")
         self.upstream_host, self.upstream_port = host, int(port)
@@ -411,14 +477,17 @@ def main():
     p.add_argument("--ca", required=True, help="the CA that signed moto's certificate")
     p.add_argument("--rules", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--tls-cert", action="append", metavar="NAME=CERT,KEY",
+                   help="another certificate the rules' \"tls\" key may name")
     args = p.parse_args()
-    cfg = Config(args)
+    contexts = tls_contexts(args)
+    cfg = Config(args, contexts)
     host, _, port = args.listen.rpartition(":")
     srv = ThreadingHTTPServer((host, int(port)), Front)
     srv.daemon_threads = True
     srv.cfg = cfg
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(args.cert, args.key)
+    tls = contexts["sim"]
+    tls.sni_callback = pick_certificate(cfg, contexts)
     # the handshake happens in the connection's thread, so a slow client blocks nobody
     srv.socket = tls.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     print(f"READY {host}:{port}", flush=True)

@@ -17,6 +17,7 @@ pub mod s3_ops;
 pub mod s3_unsigned;
 pub mod security_group;
 pub mod sinks;
+pub mod tls;
 
 use crate::diagnose::model::{CheckVerdict, Finding};
 
