@@ -386,11 +386,6 @@ impl SimVpc {
         super::Running::spawn(cmd, home)
     }
 
-    /// The state directory the probe runs are given (`VPCE_PROBE_STATE_DIR`).
-    pub fn state_dir(&self) -> &std::path::Path {
-        self.state.path()
-    }
-
     /// Every request the S3 front saw, in order (one JSON object each).
     pub fn s3_front_log(&self) -> Vec<Value> {
         std::fs::read_to_string(self.var("S3_FRONT_LOG"))
