@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED.
 ///
 /// Exit codes: 0 every check passed; 1 a check failed; 2 bad input or configuration;
-/// 3 the report could not be written; 4 the probe could not run.
+/// 3 the report could not be written; 4 the probe could not run; 130 / 143 stopped by SIGINT /
+/// SIGTERM (the object written was deleted, the partial report marked "interrupted").
 #[derive(Debug, Parser)]
 #[command(
     name = "vpce-probe",

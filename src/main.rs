@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use vpce_probe::cli::{Cli, ColorChoice, Command, LogFormat, OutputFormat};
 use vpce_probe::config::Config;
 use vpce_probe::report::{human, json, model::Report, prometheus};
+use vpce_probe::signal::{Stop, StopSignal};
 use vpce_probe::{diagnose, probe};
 
 /// Every check passed.
@@ -22,6 +23,18 @@ const EXIT_OUTPUT: u8 = 3;
 /// The probe itself could not run (its async runtime could not start: out of memory,
 /// threads or file descriptors); nothing was checked.
 const EXIT_INTERNAL: u8 = 4;
+/// Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. The partial report was written.
+const EXIT_SIGINT: u8 = 130;
+/// Stopped by SIGTERM (`systemctl stop`): 128 + 15. The partial report was written.
+const EXIT_SIGTERM: u8 = 143;
+
+/// The exit code of a run a stop signal ended.
+fn exit_stopped(signal: StopSignal) -> u8 {
+    match signal {
+        StopSignal::Sigint => EXIT_SIGINT,
+        StopSignal::Sigterm => EXIT_SIGTERM,
+    }
+}
 
 fn init_tracing(verbose: u8, format: LogFormat) {
     let default = match verbose {
@@ -84,8 +97,20 @@ fn redact_access_key_ids(buf: &mut [u8]) {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            eprintln!("vpce-probe: error: {}", non_utf8_argument());
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
-            let _ = e.print();
+            let text = e.to_string();
+            if text.lines().any(|l| l.len() > MAX_ERROR_LINE) {
+                // a huge argument echoed back: keep each line short
+                for l in text.lines() {
+                    eprintln!("{}", vpce_probe::config::shown_line(l, MAX_ERROR_LINE));
+                }
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
@@ -169,6 +194,27 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Longest line of a command-line error (a huge argument is shown by its start and length).
+const MAX_ERROR_LINE: usize = 300;
+
+/// The argument that is not UTF-8, named by position and the option before it, shown lossily.
+fn non_utf8_argument() -> String {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        if a.to_str().is_none() {
+            let shown = vpce_probe::config::shown(&a.to_string_lossy());
+            let after = match args[i - 1].to_str() {
+                Some(prev) if prev.starts_with('-') && i > 1 => format!(" (the value of {prev})"),
+                _ => String::new(),
+            };
+            return format!(
+                "argument {i}{after} is not valid UTF-8: '{shown}' (invalid bytes shown as U+FFFD); bucket names, keys, prefixes and regions are text"
+            );
+        }
+    }
+    "an argument is not valid UTF-8".into()
 }
 
 /// The man page name of a subcommand.
@@ -274,7 +320,19 @@ fn check(cfg: &Config) -> u8 {
             return EXIT_INTERNAL;
         }
     };
-    let run = match rt.block_on(probe::run(cfg)) {
+    // From here on SIGINT and SIGTERM end the run cleanly: the probe deletes what it wrote and
+    // the partial report is written (exit 130 / 143).
+    let stop = {
+        let _in_runtime = rt.enter();
+        match Stop::listen() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vpce-probe: error: cannot catch SIGINT/SIGTERM: {e}");
+                return EXIT_INTERNAL;
+            }
+        }
+    };
+    let run = match rt.block_on(probe::run(cfg, &stop)) {
         Ok(run) => run,
         Err(e) => {
             eprintln!("vpce-probe: error: {e}");
@@ -283,12 +341,16 @@ fn check(cfg: &Config) -> u8 {
     };
     let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
     let mut report = Report::build(&run.evidence, &diagnosis);
-    if !cfg.sinks.sinks.is_empty() {
-        let outcomes = rt.block_on(vpce_probe::report::sink::deliver(
-            &run.sdk, &report, &cfg.sinks, &run.host,
-        ));
-        let findings = diagnose::sink_findings(&outcomes);
-        report.add_sink_outcomes(outcomes, findings);
+    // An interrupted run's partial report is not a measurement: it goes to stdout only.
+    if !cfg.sinks.sinks.is_empty() && stop.received().is_none() {
+        let deliver = vpce_probe::report::sink::deliver(&run.sdk, &report, &cfg.sinks, &run.host);
+        if let Ok(outcomes) = rt.block_on(stop.unless(deliver)) {
+            let findings = diagnose::sink_findings(&outcomes);
+            report.add_sink_outcomes(outcomes, findings);
+        }
+    }
+    if let Some(signal) = stop.received() {
+        report.mark_interrupted(signal);
     }
     // Background tasks (idle connections, resolver) must not hold the process past its deadline.
     rt.shutdown_background();
@@ -312,10 +374,10 @@ fn check(cfg: &Config) -> u8 {
         eprintln!("vpce-probe: error: cannot write {}: {e}", path.display());
         return EXIT_OUTPUT;
     }
-    if report.ok {
-        EXIT_OK
-    } else {
-        EXIT_CHECK_FAILED
+    match report.interrupted {
+        Some(signal) => exit_stopped(signal),
+        None if report.ok => EXIT_OK,
+        None => EXIT_CHECK_FAILED,
     }
 }
 

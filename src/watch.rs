@@ -67,7 +67,9 @@ pub struct WatchEnd {
 
 /// One cycle: a whole run, its report, and its delivery to the sinks.
 pub async fn cycle(cfg: &Config) -> Result<Report, ConfigError> {
-    let run = probe::run(cfg).await?;
+    // The watch handles SIGINT/SIGTERM itself (a cycle under way finishes first): its cycles
+    // are not cut short by the probe's own stop token.
+    let run = probe::run(cfg, &crate::signal::Stop::never()).await?;
     let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
     let mut report = Report::build(&run.evidence, &diagnosis);
     if !cfg.sinks.sinks.is_empty() {

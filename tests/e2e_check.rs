@@ -142,8 +142,14 @@ async fn healthy_bucket_passes_every_check_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(
         to_bucket.len(),
-        7,
-        "head, list, put, get, delete, get-policy, get-encryption: {to_bucket:?}"
+        8,
+        "head, list, put, get, delete, get-policy, get-encryption, list-versions (stale \
+         probe objects of this instance): {to_bucket:?}"
+    );
+    assert!(
+        to_bucket[7].starts_with("GET /healthy-bucket/?versions")
+            && to_bucket[7].contains("prefix=.vpce-probe/i-0123456789abcdef0/"),
+        "{to_bucket:?}"
     );
     assert_eq!(writes.len(), 2, "one put and one delete: {writes:?}");
     assert!(

@@ -65,6 +65,23 @@ pub struct GetOut {
     pub legal_hold: bool,
 }
 
+/// One entry of ListObjectVersions: an object version or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionEntry {
+    pub key: String,
+    /// `None` (or S3's `null`) on a bucket that never had versioning.
+    pub version_id: Option<String>,
+    pub last_modified: Option<std::time::SystemTime>,
+    pub delete_marker: bool,
+}
+
+/// What ListObjectVersions answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionsOut {
+    pub entries: Vec<VersionEntry>,
+    pub truncated: bool,
+}
+
 /// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EncryptionOut {
@@ -139,6 +156,22 @@ pub trait S3Calls: Send + Sync {
         bucket: &str,
         budget: Option<Duration>,
     ) -> impl Future<Output = (OpEvidence, Option<EncryptionOut>)> + Send;
+
+    /// ListObjectVersions under `prefix`, at most `max` entries (versions and delete markers).
+    /// The default lists nothing (a fake without versions).
+    fn list_versions(
+        &self,
+        _bucket: &str,
+        _prefix: &str,
+        _max: i32,
+        _budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<VersionsOut>)> + Send {
+        async {
+            let mut ev = OpEvidence::skipped(S3Op::List, SkipReason::NothingWritten);
+            ev.outcome = OpOutcome::Ok;
+            (ev, Some(VersionsOut::default()))
+        }
+    }
 }
 
 /// Run one SDK operation within `budget`, recording transport facts and classifying errors.
@@ -262,6 +295,48 @@ impl SdkS3 {
 impl S3Calls for SdkS3 {
     fn in_region(&self, region: &str) -> Self {
         Self::new(&self.sdk, region, self.path_style)
+    }
+
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: i32,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<VersionsOut>) {
+        let (ev, out) = run_op(S3Op::List, budget, |rec| {
+            self.client
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(max)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        let time = |t: Option<&aws_smithy_types::DateTime>| {
+            t.and_then(|t| std::time::SystemTime::try_from(*t).ok())
+        };
+        let out = out.map(|o| {
+            let versions = o.versions().iter().map(|v| VersionEntry {
+                key: v.key().unwrap_or_default().to_string(),
+                version_id: v.version_id().map(str::to_string),
+                last_modified: time(v.last_modified()),
+                delete_marker: false,
+            });
+            let markers = o.delete_markers().iter().map(|m| VersionEntry {
+                key: m.key().unwrap_or_default().to_string(),
+                version_id: m.version_id().map(str::to_string),
+                last_modified: time(m.last_modified()),
+                delete_marker: true,
+            });
+            VersionsOut {
+                entries: versions.chain(markers).collect(),
+                truncated: o.is_truncated().unwrap_or(false),
+            }
+        });
+        (ev, out)
     }
 
     async fn head_bucket(&self, bucket: &str, budget: Option<Duration>) -> OpEvidence {

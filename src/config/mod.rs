@@ -17,8 +17,8 @@ mod validate;
 pub use file::{FileConfig, FileTarget, parse_file, read_file};
 pub use state::state_dir;
 pub use validate::{
-    normalize_prefix, parse_dns_server, parse_secs, validate_bucket_name, validate_key,
-    validate_region,
+    normalize_prefix, parse_dns_server, parse_secs, shown, shown_line, validate_bucket_name,
+    validate_key, validate_region,
 };
 use validate::{read_ca_bundle, validate_run_id};
 

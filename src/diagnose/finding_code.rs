@@ -93,6 +93,9 @@ crate::wire_enum! {
         TlsHostnameMismatch => "tls_hostname_mismatch",
         ProbeObjectRetained => "probe_object_retained",
         ImdsCredentialsFailed => "imds_credentials_failed",
+        RunInterrupted => "run_interrupted",
+        StaleProbeObjectsRemoved => "stale_probe_objects_removed",
+        SpoolWriteFailed => "spool_write_failed",
         S3Throttled => "s3_throttled",
         S3ResponseInterrupted => "s3_response_interrupted",
     }
@@ -449,6 +452,24 @@ impl FindingCode {
                 C::Sink,
                 "run-wide: the sink's spool was full (50 payloads) or held payloads older than 13 days, so they were deleted (the message says how many)",
                 "CloudWatch has been unreachable for many runs: fix the sink",
+            ),
+            RunInterrupted => spec(
+                W,
+                C::Probe,
+                "run-wide: a stop signal (SIGINT: Ctrl-C; SIGTERM: `systemctl stop`, `kill`) ended the run before it finished. The report is partial (top-level `interrupted`); steps not run are skipped with reason `interrupted`; the probe object the run had written was deleted (exact version) before it exited (exit code 130 or 143), and nothing was sent to the sinks",
+                "the run was stopped by {signal}, so its checks are incomplete: run it again to get a verdict (an object a put under way may have left is removed by the next run)",
+            ),
+            StaleProbeObjectsRemoved => spec(
+                &[Severity::Info],
+                C::Probe,
+                "probe objects of this instance's earlier runs (under `<prefix><instance id>/` only, older than 1 hour by S3's own clock: left by a crash, `kill -9` or a lost connection) were deleted, each by its exact version; the message gives the count and the keys. Never in `--read-only` mode, never another instance's objects",
+                "nothing to do; if it recurs, find out why runs of this instance end before their delete (killed with SIGKILL, out of memory, a systemd TimeoutStopSec shorter than 2 s)",
+            ),
+            SpoolWriteFailed => spec(
+                E,
+                C::Sink,
+                "run-wide: a sink failed and its payload could not be kept in the spool either (the state directory is read-only, full, or missing): that report is lost for the sink; the message names the directory and the error. The report still reaches stdout",
+                "make {dir} writable, with free space (systemd: StateDirectory=vpce-probe; elsewhere VPCE_PROBE_STATE_DIR)",
             ),
         }
     }

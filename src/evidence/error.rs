@@ -174,6 +174,9 @@ error_codes! {
     BadLogEvent => "bad_log_event",
     /// A sink failed without a more precise error.
     SinkError => "sink_error",
+    // lifecycle
+    /// A stop signal (SIGINT, SIGTERM) ended the step before it finished.
+    Interrupted => "interrupted",
 }
 
 impl ErrorCode {

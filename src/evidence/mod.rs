@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod dns;
 pub mod error;
+pub mod lifecycle;
 pub mod names;
 pub mod network;
 pub mod proxy;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use clock::ClockSample;
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
 pub use error::{ErrorCode, ErrorInfo, Phase};
+pub use lifecycle::{STALE_AFTER, STALE_MAX_PER_RUN, StaleCleanup, StaleObject, StopSignal};
 pub use network::{
     EndpointEvidence, EndpointType, NetworkAclEntry, NetworkAclEvidence, NetworkEvidence,
     PortRange, PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
@@ -223,6 +225,9 @@ pub struct Evidence {
     /// The DNS servers the resolver asks, and where they came from.
     #[serde(default)]
     pub resolver: Option<ResolverEvidence>,
+    /// The signal that stopped the run before it finished (its evidence is partial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<StopSignal>,
     /// How many CA certificates `AWS_CA_BUNDLE` adds to the system's roots (`None`: it is not
     /// set), so a certificate from an unknown issuer can be told apart from a missing bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -132,6 +132,8 @@ pub enum SkipReason {
     NothingWritten,
     /// No region could be learned (IMDS's token answer vanished and none was configured).
     NoRegion,
+    /// A stop signal (SIGINT, SIGTERM) ended the run before this step could run or finish.
+    Interrupted { signal: super::StopSignal },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -143,6 +145,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::BucketMissing => f.write_str("the bucket does not exist"),
             SkipReason::NothingWritten => f.write_str("this run wrote no object"),
             SkipReason::NoRegion => f.write_str("no region: IMDS gave none and none is configured"),
+            SkipReason::Interrupted { signal } => write!(f, "interrupted by {signal}"),
         }
     }
 }
@@ -363,6 +366,10 @@ pub struct TargetEvidence {
     /// The port of the endpoint override (`AWS_ENDPOINT_URL(_S3)`), when its URL names one.
     #[serde(default)]
     pub endpoint_port: Option<u16>,
+    /// This instance's stale probe objects removed before the probe (absent: read-only, or
+    /// the bucket could not be probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_cleanup: Option<super::StaleCleanup>,
 }
 
 impl TargetEvidence {

@@ -8,6 +8,7 @@ pub mod prefix_list;
 pub mod runtime;
 pub mod s3;
 pub mod s3_plan;
+pub mod stale;
 pub mod unsigned;
 
 use std::time::{Duration, Instant, SystemTime};
@@ -23,10 +24,12 @@ use crate::config::{
 use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
-    BucketListing, ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase,
-    RegionSource, ResolverEvidence, ResolverSource, SkipReason, TargetEvidence,
+    BucketListing, ContextEvidence, ContextSource, CredentialsEvidence, ErrorCode, ErrorInfo,
+    Evidence, ImdsStep, OpEvidence, Phase, RegionSource, ResolverEvidence, ResolverSource, S3Op,
+    SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
+use crate::signal::{Stop, StopSignal};
 
 /// What the probe writes: small, recognisable, different per run.
 fn probe_body(run_id: &str, key: &str) -> Vec<u8> {
@@ -145,9 +148,22 @@ pub struct RunOutput {
     pub host: String,
 }
 
+/// The error of a collection step a stop signal cut short.
+fn interrupted_error(signal: StopSignal, what: &str) -> ErrorInfo {
+    ErrorInfo::new(
+        Phase::Request,
+        ErrorCode::Interrupted,
+        format!("interrupted by {signal} before {what}"),
+    )
+}
+
 /// Run every collector and return the evidence. A `ConfigError` means the run could not
 /// start (no region, and IMDS not there at all); every other failure is evidence.
-pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
+///
+/// A stop signal (`stop`) ends the run early: the step under way is dropped (each bucket's
+/// probe first deletes what it wrote: see [`s3::probe_with`]), later steps are skipped, and the
+/// evidence says which signal came (`interrupted`).
+pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
@@ -170,6 +186,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let ctx_budget = deadline
         .cap(imds_timeout * 3)
         .unwrap_or(Duration::from_millis(1));
+    let ctx_started = Instant::now();
     // 1 and 3 at once: the credential chain runs while the context arrives, and reads the
     // instance role's credentials as soon as the context has listed the role.
     let (role_tx, role_rx) = tokio::sync::oneshot::channel();
@@ -214,11 +231,43 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         imds: imds_for_creds,
         timeout: creds_timeout,
     });
-    let (mut context, (credentials, provider)) = tokio::join!(context_task, creds_task);
+    let (mut context, (credentials, provider)) = match stop
+        .unless(async { tokio::join!(context_task, creds_task) })
+        .await
+    {
+        Ok(both) => both,
+        Err(signal) => (
+            ContextEvidence {
+                source: ContextSource::None,
+                endpoint: endpoint.clone(),
+                disabled: imds_disabled,
+                duration: ctx_started.elapsed(),
+                instance: None,
+                error: Some(interrupted_error(signal, "IMDS answered")),
+                failed_step: None,
+                runtime: Default::default(),
+            },
+            (
+                CredentialsEvidence {
+                    provider: None,
+                    expires_at: None,
+                    key_kind: None,
+                    source: None,
+                    tried: vec![],
+                    duration: ctx_started.elapsed(),
+                    error: Some(interrupted_error(signal, "credentials were found")),
+                },
+                None,
+            ),
+        ),
+    };
     context.runtime = runtime::collect();
 
     // 2. Which region?
-    let (region, region_source) = resolve_region(cfg, &context).await?;
+    let (region, region_source) = match resolve_region(cfg, &context).await {
+        Err(_) if stop.received().is_some() => (String::new(), RegionSource::None),
+        r => r?,
+    };
 
     // 4. The S3 probes, one task per bucket.
     let id = run_id(cfg, started_at);
@@ -260,8 +309,11 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 proxy: proxy.clone(),
                 ip_ranges_url: ip_ranges::url(),
             };
+            let stop = stop.clone();
             Some(tokio::spawn(async move {
-                network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks).await
+                let collect =
+                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks);
+                stop.unless(collect).await.ok()
             }))
         }
         _ => None,
@@ -271,7 +323,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     // region, probed read-only (nothing is written to a bucket the user did not name).
     let mut listing = None;
     let discovered: Vec<TargetConfig>;
-    let target_list = if cfg.discover() && have_creds && !no_region {
+    let target_list = if cfg.discover() && have_creds && !no_region && stop.received().is_none() {
         let home = context
             .instance
             .as_ref()
@@ -279,7 +331,14 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             .unwrap_or_else(|| region.clone());
         let s3 = aws::s3::SdkS3::new(&sdk, &home, cfg.path_style);
         let budget = deadline.cap(Duration::from_secs(5));
-        let (op, names) = s3.list_buckets(&home, DISCOVER_MAX, budget).await;
+        // a stop during the listing: no listing, nothing to probe (the run says it stopped)
+        let listed = stop
+            .unless(s3.list_buckets(&home, DISCOVER_MAX, budget))
+            .await;
+        let (op, names) = listed.unwrap_or_else(|_| {
+            let op = OpEvidence::skipped(S3Op::ListBuckets, SkipReason::NothingWritten);
+            (op, None)
+        });
         let mut buckets = names.unwrap_or_default();
         let more = buckets.len() > DISCOVER_MAX;
         buckets.truncate(DISCOVER_MAX);
@@ -293,7 +352,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 expect: Default::default(),
             })
             .collect();
-        listing = Some(BucketListing {
+        listing = (stop.received().is_none()).then_some(BucketListing {
             op,
             region: home,
             buckets,
@@ -329,21 +388,31 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         );
         let via_proxy = proxy.proxy_for(&url);
         let raw = raw.clone();
+        let stop = stop.clone();
         tasks.spawn(async move {
             // bounded concurrency; the deadline still bounds the wait
             let _slot = slots.acquire_owned().await;
-            let mut ev = if no_region {
+            let mut ev = if let Some(signal) = stop.received() {
+                s3::skipped_target(spec, SkipReason::Interrupted { signal })
+            } else if no_region {
                 s3::skipped_target(spec, SkipReason::NoRegion)
             } else if have_creds {
-                s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
+                s3::probe_target(&sdk, path_style, spec, deadline, &resolver, &stop).await
             } else {
-                let dns = s3::dns_evidence(&spec, path_style, &deadline, &resolver).await;
+                let dns = stop
+                    .unless(s3::dns_evidence(&spec, path_style, &deadline, &resolver))
+                    .await
+                    .ok();
                 let mut ev = s3::skipped_target(spec, SkipReason::NoCredentials);
-                ev.dns = Some(dns);
+                ev.dns = dns;
                 ev
             };
-            if !no_region && s3_plan::wants_unsigned(have_creds, &ev.ops) {
-                ev.unsigned = Some(unsigned::head(&raw, &url, deadline.remaining()).await);
+            if !no_region
+                && stop.received().is_none()
+                && s3_plan::wants_unsigned(have_creds, &ev.ops)
+            {
+                let head = unsigned::head(&raw, &url, deadline.remaining());
+                ev.unsigned = stop.unless(head).await.ok();
             }
             ev.via_proxy = via_proxy;
             (i, ev)
@@ -358,7 +427,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     }
 
     let network = match network_task {
-        Some(t) => t.await.ok(),
+        Some(t) => t.await.ok().flatten(),
         None => None,
     };
 
@@ -384,6 +453,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             },
             error: resolver.config_error(),
         }),
+        interrupted: stop.received(),
         ca_bundle_certificates: cfg.ca_bundle.as_deref().map(|pem| {
             String::from_utf8_lossy(pem)
                 .matches("-----BEGIN CERTIFICATE-----")

@@ -9,10 +9,14 @@
 use std::time::Duration;
 
 use crate::deadline::Deadline;
-use crate::evidence::{OpEvidence, S3Op, SkipReason};
+use crate::evidence::{OpEvidence, S3Op, SkipReason, StopSignal};
 
 /// Time kept back so that an object this run wrote can always be deleted.
 pub const CLEANUP_RESERVE: Duration = Duration::from_millis(1500);
+
+/// After a stop signal: the time the delete of what was written may take (the whole run then
+/// ends within 2 s of the signal), whatever is left of the run deadline.
+pub const STOP_CLEANUP: Duration = Duration::from_millis(1500);
 
 /// Longest time reading the bucket policy (or the default encryption) may take.
 pub const POLICY_CAP: Duration = Duration::from_secs(3);
@@ -26,6 +30,8 @@ pub enum Budget {
     ReservingCleanup,
     /// At most [`POLICY_CAP`].
     PolicyCap,
+    /// [`STOP_CLEANUP`]: the delete after a stop signal.
+    AfterStop,
 }
 
 impl Budget {
@@ -35,6 +41,7 @@ impl Budget {
             Budget::Remaining => deadline.remaining(),
             Budget::ReservingCleanup => deadline.remaining_reserving(CLEANUP_RESERVE),
             Budget::PolicyCap => deadline.cap(POLICY_CAP),
+            Budget::AfterStop => Some(STOP_CLEANUP),
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct Planner {
     written: Option<Option<String>>,
     /// Why the bucket policy is not read (head_bucket: S3 unreachable, or no bucket).
     policy_skip: Option<SkipReason>,
+    /// A stop signal came: only the delete of what was written still runs.
+    interrupted: Option<StopSignal>,
 }
 
 impl Planner {
@@ -93,7 +102,19 @@ impl Planner {
             stop: None,
             written: None,
             policy_skip: None,
+            interrupted: None,
         }
+    }
+
+    /// A stop signal came: every later step is skipped, except the delete of what this run
+    /// wrote, which gets [`Budget::AfterStop`].
+    pub fn interrupt(&mut self, signal: StopSignal) {
+        self.interrupted.get_or_insert(signal);
+    }
+
+    /// The stop signal, once one came.
+    pub fn interrupted(&self) -> Option<StopSignal> {
+        self.interrupted
     }
 
     /// Why later operations are skipped, if they are.
@@ -110,6 +131,17 @@ impl Planner {
     /// and [`S3Op::GetBucketEncryption`] (whose skip means "not read": the evidence has no
     /// policy, or no encryption, then).
     pub fn next(&self, op: S3Op) -> Step {
+        if let Some(signal) = self.interrupted {
+            return match (&self.written, op) {
+                (Some(version), S3Op::Delete) => run(
+                    Call::Delete {
+                        version: version.clone(),
+                    },
+                    Budget::AfterStop,
+                ),
+                _ => Step::Skip(SkipReason::Interrupted { signal }),
+            };
+        }
         let stopped = || self.stop.clone().map(Step::Skip);
         match op {
             S3Op::HeadBucket => run(Call::HeadBucket, Budget::Remaining),

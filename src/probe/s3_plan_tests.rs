@@ -382,3 +382,42 @@ fn unsigned_url_style() {
         "https://s3.example:9000/b"
     );
 }
+
+#[test]
+fn after_a_stop_signal_only_the_delete_of_what_was_written_runs() {
+    let signal = StopSignal::Sigterm;
+    let mut p = Planner::new(false, false);
+    p.record(&ok(S3Op::HeadBucket), None);
+    p.record(&ok(S3Op::Put), Some(Some("v1".into())));
+    p.interrupt(signal);
+    p.interrupt(StopSignal::Sigint); // the first signal counts
+    assert_eq!(p.interrupted(), Some(signal));
+    assert_eq!(
+        p.next(S3Op::Get),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    assert_eq!(
+        p.next(S3Op::Delete),
+        Step::Run {
+            call: Call::Delete {
+                version: Some("v1".into())
+            },
+            budget: Budget::AfterStop
+        }
+    );
+    assert_eq!(
+        p.next(S3Op::GetBucketPolicy),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    // nothing written: nothing to delete
+    let mut q = Planner::new(false, false);
+    q.interrupt(signal);
+    assert_eq!(
+        q.next(S3Op::Delete),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    assert_eq!(
+        Budget::AfterStop.of(&Deadline::after(Duration::ZERO)),
+        Some(STOP_CLEANUP)
+    );
+}

@@ -217,6 +217,7 @@ async fn probe(f: &Fake, spec: TargetSpec) -> TargetEvidence {
         spec,
         Deadline::after(Duration::from_secs(30)),
         None,
+        &crate::signal::Stop::never(),
     )
     .await
 }
@@ -526,6 +527,7 @@ async fn a_passed_deadline_fails_each_step() {
         spec(false, None),
         Deadline::after(Duration::ZERO),
         None,
+        &crate::signal::Stop::never(),
     )
     .await;
     for op in [S3Op::HeadBucket, S3Op::List, S3Op::Put] {
@@ -536,4 +538,29 @@ async fn a_passed_deadline_fails_each_step() {
         *outcome(&t, S3Op::Delete),
         OpOutcome::Skipped(SkipReason::NothingWritten)
     );
+}
+
+#[tokio::test]
+async fn a_stop_before_the_probe_skips_every_step_and_calls_nothing() {
+    let f = fake();
+    let (stop, fire) = crate::signal::Stop::manual();
+    fire(StopSignal::Sigint);
+    let t = probe_with(
+        f.clone(),
+        spec(false, None),
+        Deadline::after(Duration::from_secs(30)),
+        None,
+        &stop,
+    )
+    .await;
+    for op in S3Op::CHECKED {
+        assert_eq!(
+            *outcome(&t, op),
+            OpOutcome::Skipped(SkipReason::Interrupted {
+                signal: StopSignal::Sigint
+            })
+        );
+    }
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
+    assert!(t.stale_cleanup.is_none() && t.bucket_policy.is_none());
 }

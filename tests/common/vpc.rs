@@ -379,6 +379,13 @@ impl SimVpc {
         );
     }
 
+    /// [`SimVpc::probe_env`], started and left running (to signal it), then waited for.
+    pub fn spawn_probe(&self, args: &[&str], env: &[(&str, &str)]) -> super::Running {
+        let home = tempfile::tempdir().unwrap();
+        let cmd = self.command_in("exec", args, env, home.path());
+        super::Running::spawn(cmd, home)
+    }
+
     /// Every request the S3 front saw, in order (one JSON object each).
     pub fn s3_front_log(&self) -> Vec<Value> {
         std::fs::read_to_string(self.var("S3_FRONT_LOG"))

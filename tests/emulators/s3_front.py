@@ -26,6 +26,13 @@ Fault kinds (``FAULTS``; add one by writing a function and registering it):
   minutes from that clock is refused with ``RequestTimeTooSkewed`` (403, RequestTime, ServerTime,
   MaxAllowedSkewMilliseconds 900000). Requests within the window are forwarded.
 
+* ``delay``: wait ``seconds`` (default 5), then forward the request: a slow S3 (the request is
+  read first, so a put has arrived whole). Other requests are not held up.
+* ``age``: forward, and in the listing's answer (ListObjectVersions, ListObjectsV2) make the
+  ``LastModified`` of every entry whose key matches ``keys`` (an fnmatch pattern, default all)
+  ``seconds`` older (default 7200): what S3 answers for objects written that long ago, which
+  moto (it stamps every object with the time it was written) cannot hold.
+
 The first matching rule with a fault that answers wins; ``clock`` rules also set the clock of the
 answers of later rules and of forwarded requests.
 
@@ -72,6 +79,7 @@ import fnmatch
 import http.client
 import json
 import os
+import re
 import secrets
 import ssl
 import sys
@@ -94,6 +102,7 @@ OPS = [
     ("GET", False, "location", "GetBucketLocation"),
     ("GET", False, "versioning", "GetBucketVersioning"),
     ("GET", False, "list-type", "ListObjectsV2"),
+    ("GET", False, "versions", "ListObjectVersions"),
     ("GET", False, None, "ListObjects"),
     ("GET", True, None, "GetObject"),
     ("PUT", False, "policy", "PutBucketPolicy"),
@@ -187,7 +196,58 @@ def fault_clock(f, req, now):
                    ("MaxAllowedSkewMilliseconds", MAX_SKEW_S * 1000)])
 
 
-FAULTS = {"error": fault_error, "clock": fault_clock}
+class Delay:
+    """Forward after waiting ``seconds`` (outside the rules' lock)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+
+class Age:
+    """Forward, then age the listed entries whose key matches ``keys`` by ``seconds``."""
+
+    def __init__(self, seconds, keys):
+        self.seconds, self.keys = seconds, keys
+
+    ENTRY = re.compile(rb"<(Version|DeleteMarker|Contents)>(.*?)</\1>", re.S)
+    KEY = re.compile(rb"<Key>(.*?)</Key>", re.S)
+    MODIFIED = re.compile(rb"<LastModified>(.*?)</LastModified>")
+
+    def older(self, stamp):
+        text = stamp.decode()
+        for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+            try:
+                t = datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+                break
+            except ValueError:
+                continue
+        else:
+            return stamp
+        t = datetime.fromtimestamp(t.timestamp() - self.seconds, timezone.utc)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.000Z").encode()
+
+    def apply(self, body):
+        def entry(m):
+            inner = m.group(2)
+            k = self.KEY.search(inner)
+            key = k.group(1).decode() if k else ""
+            if not fnmatch.fnmatchcase(key, self.keys):
+                return m.group(0)
+            inner = self.MODIFIED.sub(lambda t: b"<LastModified>" + self.older(t.group(1))
+                                      + b"</LastModified>", inner)
+            return b"<" + m.group(1) + b">" + inner + b"</" + m.group(1) + b">"
+        return self.ENTRY.sub(entry, body)
+
+
+def fault_delay(f, req, now):
+    return Delay(float(f.get("seconds", 5)))
+
+
+def fault_age(f, req, now):
+    return Age(float(f.get("seconds", 7200)), f.get("keys", "*"))
+
+
+FAULTS = {"error": fault_error, "clock": fault_clock, "delay": fault_delay, "age": fault_age}
 
 
 class Rules:
@@ -356,7 +416,12 @@ class Front(BaseHTTPRequestHandler):
         except Exception as e:  # a broken rules file: say so loudly, answer 500
             now, ans, rule, kind = time.time(), Answer(500, "InternalError", f"s3_front: {e}"), None, "broken-rules"
             print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
-        if ans is not None:
+        if isinstance(ans, Delay):
+            time.sleep(ans.seconds)
+            status = self.forward(body, now + ans.seconds)
+        elif isinstance(ans, Age):
+            status = self.forward(body, now, transform=ans.apply)
+        elif ans is not None:
             status = self.answer(ans, now)
         else:
             status = self.forward(body, now)
@@ -383,7 +448,7 @@ class Front(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         return ans.status
 
-    def forward(self, body, now):
+    def forward(self, body, now, transform=None):
         cfg = self.server.cfg
         conn = http.client.HTTPSConnection(cfg.upstream_host, cfg.upstream_port,
                                            context=cfg.upstream_tls, timeout=30)
@@ -395,6 +460,8 @@ class Front(BaseHTTPRequestHandler):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if transform is not None and resp.status == 200:
+                data = transform(data)
             self.start(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in HOP_BY_HOP:

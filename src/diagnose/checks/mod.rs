@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod dns;
 pub mod endpoint_policy;
 pub mod imds;
+pub mod lifecycle;
 pub mod list_buckets;
 pub mod network_acl;
 pub mod prefix_list;
