@@ -60,7 +60,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            ExitCode::from(check(&cfg))
+            ExitCode::from(check(&cfg, cli.verbose > 0))
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -150,7 +150,8 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     }
 }
 
-fn check(cfg: &Config) -> u8 {
+/// `verbose` (`-v`): the human table shows the phase timings of every request.
+fn check(cfg: &Config, verbose: bool) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -193,7 +194,7 @@ fn check(cfg: &Config) -> u8 {
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            human::render(&report, &mut out, human::Style { color })
+            human::render_verbose(&report, &mut out, human::Style { color }, verbose)
         }
     }
     .and_then(|_| out.flush());

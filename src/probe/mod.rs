@@ -24,7 +24,7 @@ use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
     BucketListing, ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase,
-    RegionSource, ResolverEvidence, ResolverSource, SkipReason, TargetEvidence,
+    RegionSource, ResolverEvidence, ResolverSource, RunRequests, SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
 
@@ -165,9 +165,13 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let ctx_budget = deadline
         .cap(imds_timeout * 3)
         .unwrap_or(Duration::from_millis(1));
+    let imds_log = net::timing::RequestLog::default();
     let mut context = match tokio::time::timeout(
         ctx_budget,
-        context::collect(imds.as_ref(), endpoint.clone()),
+        net::timing::capture_into(
+            imds_log.clone(),
+            context::collect(imds.as_ref(), endpoint.clone()),
+        ),
     )
     .await
     {
@@ -201,14 +205,15 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let creds_timeout = deadline
         .cap(cfg.imds_timeout.max(Duration::from_secs(2)))
         .unwrap_or(Duration::from_millis(1));
-    let (credentials, provider) = credentials::find(credentials::CredentialsSetup {
-        http: http.clone(),
-        resolver: resolver.clone(),
-        profile: cfg.profile.clone(),
-        imds: imds_for_creds,
-        timeout: creds_timeout,
-    })
-    .await;
+    let ((credentials, provider), credentials_requests) =
+        net::timing::capture(credentials::find(credentials::CredentialsSetup {
+            http: http.clone(),
+            resolver: resolver.clone(),
+            profile: cfg.profile.clone(),
+            imds: imds_for_creds,
+            timeout: creds_timeout,
+        }))
+        .await;
 
     // 4. The S3 probes, one task per bucket.
     let id = run_id(cfg, started_at);
@@ -250,9 +255,9 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 proxy: proxy.clone(),
                 ip_ranges_url: ip_ranges::url(),
             };
-            Some(tokio::spawn(async move {
+            Some(tokio::spawn(net::timing::capture(async move {
                 network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks).await
-            }))
+            })))
         }
         _ => None,
     };
@@ -347,9 +352,12 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         }
     }
 
-    let network = match network_task {
-        Some(t) => t.await.ok(),
-        None => None,
+    let (network, network_requests) = match network_task {
+        Some(t) => match t.await {
+            Ok((n, r)) => (Some(n), r),
+            Err(_) => (None, vec![]),
+        },
+        None => (None, vec![]),
     };
 
     let evidence = Evidence {
@@ -374,6 +382,11 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             },
             error: resolver.config_error(),
         }),
+        requests: RunRequests {
+            imds: imds_log.requests(),
+            credentials: credentials_requests,
+            network: network_requests,
+        },
     };
     Ok(RunOutput {
         evidence,

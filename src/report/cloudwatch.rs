@@ -4,6 +4,9 @@
 //! Metrics (namespace default `VpceProbe`), dimensions kept to a sane cardinality:
 //! - `Success` (0/1) and `ViaGatewayEndpoint` (0/1), dimension `Bucket`;
 //! - `CheckLatency` (milliseconds) of every check that ran, dimensions `Bucket`, `Check`;
+//! - `PhaseLatency` (milliseconds) of each S3 operation's request, dimensions `Bucket`, `Check`,
+//!   `Phase` (`dns`, `connect`, `tls`, `ttfb`, `transfer`; a reused connection has only the last
+//!   two);
 //! - `RunSuccess` (0/1), no dimension.
 
 use serde_json::{Value, json};
@@ -11,6 +14,7 @@ use serde_json::{Value, json};
 use crate::diagnose::Status;
 use crate::diagnose::path::Verdict;
 use crate::report::model::Report;
+use crate::report::phases;
 
 /// One metric datum, SDK-independent.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +71,20 @@ pub fn datums(r: &Report) -> Vec<Datum> {
                 unit: "Milliseconds",
                 dimensions: vec![("Bucket", t.bucket.clone()), ("Check", c.name.to_string())],
             });
+        }
+        for c in &t.checks {
+            for (phase, d) in phases::of_check(c).map(|p| p.phases()).unwrap_or_default() {
+                out.push(Datum {
+                    name: "PhaseLatency",
+                    value: d.as_secs_f64() * 1000.0,
+                    unit: "Milliseconds",
+                    dimensions: vec![
+                        ("Bucket", t.bucket.clone()),
+                        ("Check", c.name.to_string()),
+                        ("Phase", phase.to_string()),
+                    ],
+                });
+            }
         }
     }
     out
@@ -125,6 +143,33 @@ mod tests {
             lat.iter().all(|x| x.value > 0.0),
             "computed checks (0 ms) are not latencies"
         );
+    }
+
+    #[test]
+    fn s3_operations_have_phase_latencies() {
+        use crate::evidence::PhaseTimings;
+        use std::time::Duration;
+        let mut ev = healthy_evidence();
+        ev.targets[0].ops[2].meta.phases = Some(PhaseTimings {
+            reused: true,
+            ttfb_ms: Some(Duration::from_micros(4500)),
+            transfer_ms: Some(Duration::from_millis(1)),
+            ..Default::default()
+        });
+        let d = datums(&Report::build(&ev, &diagnose(&ev, &[])));
+        let phase: Vec<_> = d.iter().filter(|x| x.name == "PhaseLatency").collect();
+        assert_eq!(phase.len(), 2, "{phase:?}");
+        assert_eq!(phase[0].value, 4.5);
+        assert_eq!(phase[0].unit, "Milliseconds");
+        assert_eq!(
+            phase[0].dimensions,
+            vec![
+                ("Bucket", "fixture-bucket".to_string()),
+                ("Check", "s3_put".to_string()),
+                ("Phase", "ttfb".to_string()),
+            ]
+        );
+        assert_eq!(phase[1].dimensions[2].1, "transfer");
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod explain;
 pub mod human;
 pub mod json;
 pub mod model;
+pub mod phases;
 pub mod prometheus;
 pub mod sink;
