@@ -4,6 +4,7 @@
 //! connector ([`connector`]) times every request's phases (DNS, connect, TLS, time to first
 //! byte, transfer) into the operation that sent it ([`timing::capture`]).
 
+pub mod connect;
 pub mod connector;
 pub mod proxy;
 pub mod resolver;
