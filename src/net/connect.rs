@@ -1,7 +1,9 @@
 //! The connect step of the probe's connector ([`super::connector`]): resolve the host through
 //! the probe's resolver, connect TCP, and do the TLS handshake (rustls) for `https`, timing each
 //! step. The resulting connection carries those times ([`ConnInfo`], hyper's `Connected` extra),
-//! so that the request that waited for it can report them.
+//! so that the request that waited for it can report them. The addresses are tried in the
+//! resolver's order, one after the other, within the connect timeout (as the SDK's connector
+//! does without a per-address timeout).
 
 use std::fmt;
 use std::future::Future;

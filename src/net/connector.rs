@@ -92,11 +92,7 @@ impl TimedConnector {
         let (entry, fut) = self.dispatch(req);
         let resp = fut.await?;
         let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| ConnectorError::io(e.into()))?
-            .to_bytes();
+        let bytes = body.collect().await.map_err(ConnectorError::io)?.to_bytes();
         let resp = http::Response::from_parts(parts, SdkBody::from(bytes));
         let resp =
             HttpResponse::try_from(resp).map_err(|e| ConnectorError::other(e.into(), None))?;
@@ -292,11 +288,14 @@ type Factory = dyn Fn(Option<&HttpConnectorSettings>, Option<&RuntimeComponents>
     + Send
     + Sync;
 
+/// A connector's connect and read timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
 /// The SDK's HTTP client: one [`TimedConnector`] (one pool) per distinct pair of timeouts, as
 /// the SDK's own client does.
 pub struct TimedHttpClient {
     factory: Box<Factory>,
-    cache: RwLock<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    cache: RwLock<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
 impl fmt::Debug for TimedHttpClient {
