@@ -143,16 +143,20 @@ async fn loopback_every_request_has_its_phases() {
     // S3 over plain HTTP to 127.0.0.1: no DNS, no TLS.
     assert_s3_phases(&r, false, false);
 
-    // IMDS: the token first, on a new connection; the next request (sequential, same host)
-    // on the same, kept-alive one.
+    // IMDS: the token first, on a new connection; a later request to the same host on a
+    // kept-alive one (the emulator keeps connections open).
     let ctx = &r["context"]["requests"];
     let n = assert_requests(ctx, "context.requests");
     assert!(n >= 8, "the token and the metadata reads: {ctx}");
     assert_eq!(ctx[0]["method"], "PUT");
     assert_eq!(ctx[0]["path"], "/latest/api/token");
     assert_eq!(ctx[0]["phases"]["reused"], false, "{}", ctx[0]);
-    assert_eq!(ctx[1]["path"], "/latest/meta-data/instance-id");
-    assert_eq!(ctx[1]["phases"]["reused"], true, "{}", ctx[1]);
+    assert!(
+        ctx.as_array().unwrap()[1..]
+            .iter()
+            .any(|q| q["phases"]["reused"] == true),
+        "{ctx}"
+    );
     assert!(
         ctx.as_array()
             .unwrap()

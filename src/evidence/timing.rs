@@ -48,7 +48,8 @@ mod ms_opt {
 /// separated: only `ttfb_ms` (from the request to the answer's head) and `transfer_ms` are given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimings {
-    /// The request went out on a kept-alive connection (no DNS, connect or TLS phase).
+    /// The request's connection was not set up for it: a kept-alive connection (or, rarely, one
+    /// another request had begun to open): no DNS, connect or TLS phase.
     #[serde(default)]
     pub reused: bool,
     /// Resolving the host through the probe's resolver.

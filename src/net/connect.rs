@@ -32,6 +32,8 @@ pub struct ConnInfo {
     pub dns: Option<Duration>,
     pub connect: Duration,
     pub tls: Option<Duration>,
+    /// When its setup began (before the DNS lookup).
+    pub started_at: Instant,
     /// When the connection was ready for its first request.
     pub ready_at: Instant,
     /// Requests that went out on it so far.
@@ -170,6 +172,7 @@ impl Direct {
             .trim_end_matches(']')
             .to_string();
         let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let started_at = Instant::now();
         let (addrs, dns) = match host.parse::<IpAddr>() {
             Ok(ip) => (vec![ip], None),
             Err(_) => {
@@ -223,6 +226,7 @@ impl Direct {
                 dns,
                 connect,
                 tls,
+                started_at,
                 ready_at: Instant::now(),
                 uses: AtomicU64::new(0),
             }),

@@ -1,8 +1,8 @@
 //! The probe's HTTP connector: hyper's client over a connect step of our own (the probe's
 //! resolver, a TCP connect, rustls), so that every phase of every request is timed where it
 //! happens, as blackbox_exporter does. Each new connection carries its DNS, connect and TLS
-//! times; a request reports them when it is the first to use the connection and went out
-//! after waiting for it, else it says `reused`. Its time to first byte and body transfer are
+//! times; a request reports them when it is the connection's first and the setup began after
+//! the request was handed over, else it says `reused`. Its time to first byte and body transfer are
 //! timed around the response. Everything is logged to the request's own [`timing::capture`].
 //!
 //! Requests that the environment's proxy intercepts go through the SDK's own connector
@@ -217,15 +217,18 @@ async fn direct_send(
     match conn_info(&capture.connection_metadata()) {
         Some(info) => {
             let first = info.uses.fetch_add(1, Ordering::SeqCst) == 0;
-            // A connection already open when the request went out cost it nothing.
-            if first && info.ready_at > started {
+            // Its phases are this request's when it is the connection's first and the setup
+            // began after it was handed over. A connection already open cost it nothing; one
+            // that another request had begun to open (hyper finishes a connect that lost the
+            // race to a pooled connection) is counted as reused: its setup is no one's phase.
+            if first && info.started_at >= started {
                 phases.dns_ms = info.dns;
                 phases.connect_ms = Some(info.connect);
                 phases.tls_ms = info.tls;
-                ready_at = info.ready_at;
             } else {
                 phases.reused = true;
             }
+            ready_at = info.ready_at.max(started);
         }
         None => phases.reused = true,
     }
