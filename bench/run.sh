@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: one `vpce-probe check` (IMDS, credentials, DNS, EC2 path evidence, S3 head, list,
-# put, get, delete) against the AWS CLI v2 doing the same S3 work (head-bucket, list-objects-v2,
-# put-object, get-object, delete-object), both against the same local moto_server and IMDS
-# emulator, measured in the same run with hyperfine. Also peak RSS and binary size.
+# Benchmark: one full `vpce-probe check` cycle (IMDS, credentials, prefix list, route table,
+# endpoints, bucket policy, the five S3 operations) against the AWS CLI v2 running the eleven
+# commands a person would type to learn the same (sts get-caller-identity, four EC2 reads,
+# get-bucket-policy, head-bucket, ls, cp up, cp down, rm), both against the same local
+# moto_server (holding a VPC built by bench/setup_vpc.py) and IMDS emulator, measured in the same
+# run with hyperfine. Also 10 buckets against 1, the probe's wall time against its critical path
+# (bench/critical_path.py, from the report's phase timings), peak RSS and binary size.
 # Figures are for ratios (vpce-probe vs the CLI), not absolutes. Not part of the tests.
 #
 #   bench/run.sh [RUNS]          needs: hyperfine, /usr/bin/aws (apt install hyperfine awscli)
@@ -20,45 +23,60 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 & pids+=($!)
-echo '{"role":"bench-role"}' >"$work/i.json"
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break; sleep 0.1; done
+# what a real instance's probe reads: VPC, subnet, route table with the S3 gateway endpoint, the
+# instance, 10 buckets with a policy (bench/setup_vpc.py prints the IMDS emulator's config)
+"$VENV/bin/python" bench/setup_vpc.py "http://127.0.0.1:$port" 10 >"$work/i.json"
 python3 tests/emulators/imds.py --port 0 --config "$work/i.json" >"$work/imds.out" 2>&1 & pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && grep -q READY "$work/imds.out" && break; sleep 0.1
-done
+for _ in $(seq 1 100); do grep -q READY "$work/imds.out" && break; sleep 0.1; done
 imds="$(awk '/READY/{print $2}' "$work/imds.out")"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$imds"
 export HOME="$work" AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
-"$VENV/bin/python" -c "import boto3; boto3.client('s3', endpoint_url='$AWS_ENDPOINT_URL', region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='a').create_bucket(Bucket='bench-bucket')"
+vpc="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vpc_id"])' "$work/i.json")"
+subnet="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["subnet_id"])' "$work/i.json")"
 echo hello >"$work/obj"
+# The eleven commands a person types to learn what one probe run reports (this CLI predates
+# AWS_ENDPOINT_URL, hence --endpoint-url; it joins the IMDS endpoint and the path without a slash)
 cat >"$work/cli.sh" <<SH
 #!/bin/sh
 set -e
-# (this CLI predates AWS_ENDPOINT_URL, hence --endpoint-url)
-# the AWS CLI joins the IMDS endpoint and the path without a slash
 export AWS_EC2_METADATA_SERVICE_ENDPOINT="$AWS_EC2_METADATA_SERVICE_ENDPOINT/"
-$AWS --endpoint-url $AWS_ENDPOINT_URL s3api head-bucket --bucket bench-bucket >/dev/null
-$AWS --endpoint-url $AWS_ENDPOINT_URL s3api list-objects-v2 --bucket bench-bucket --prefix .vpce-probe/ --max-items 5 >/dev/null
-$AWS --endpoint-url $AWS_ENDPOINT_URL s3api put-object --bucket bench-bucket --key bench/k --body $work/obj >/dev/null
-$AWS --endpoint-url $AWS_ENDPOINT_URL s3api get-object --bucket bench-bucket --key bench/k $work/out >/dev/null
-$AWS --endpoint-url $AWS_ENDPOINT_URL s3api delete-object --bucket bench-bucket --key bench/k >/dev/null
+A="$AWS --endpoint-url $AWS_ENDPOINT_URL"
+\$A sts get-caller-identity >/dev/null
+\$A ec2 describe-route-tables --filters Name=association.subnet-id,Values=$subnet >/dev/null
+\$A ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=$vpc >/dev/null
+pl=\$(\$A ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.us-east-1.s3 --query 'PrefixLists[0].PrefixListId' --output text)
+\$A ec2 get-managed-prefix-list-entries --prefix-list-id "\$pl" >/dev/null
+\$A s3api get-bucket-policy --bucket bench-bucket-0 >/dev/null
+\$A s3api head-bucket --bucket bench-bucket-0 >/dev/null
+\$A s3 ls s3://bench-bucket-0/ >/dev/null
+\$A s3 cp $work/obj s3://bench-bucket-0/bench/k >/dev/null
+\$A s3 cp s3://bench-bucket-0/bench/k $work/out >/dev/null
+\$A s3 rm s3://bench-bucket-0/bench/k >/dev/null
 SH
 chmod +x "$work/cli.sh"
-"$BIN" check --bucket bench-bucket --output json >/dev/null
+ten=""; for i in $(seq 0 9); do ten="$ten --bucket bench-bucket-$i"; done
+"$BIN" check --bucket bench-bucket-0 --output json >"$work/one.json" || { echo "bench: the probe failed:" >&2; cat "$work/one.json" >&2; exit 1; }
+"$BIN" check $ten --output json >/dev/null || { echo "bench: the probe failed on 10 buckets" >&2; exit 1; }
 "$work/cli.sh"
 echo "== wall time (hyperfine, $RUNS runs each)"
 hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$work/h.json" \
-  -n vpce-probe "$BIN check --bucket bench-bucket --output json" \
-  -n "aws-cli (5 s3api calls)" "$work/cli.sh"
+  -n "vpce-probe, 1 bucket" "$BIN check --bucket bench-bucket-0 --output json" \
+  -n "vpce-probe, 10 buckets" "$BIN check $ten --output json" \
+  -n "aws-cli, 11 commands" "$work/cli.sh"
 python3 - "$work/h.json" <<'PY'
 import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-p, c = r["vpce-probe"], r["aws-cli (5 s3api calls)"]
-print(f"vpce-probe mean {p['mean']*1000:.0f} ms, aws-cli mean {c['mean']*1000:.0f} ms, "
-      f"ratio {p['mean']/c['mean']:.3f} (vpce-probe/aws-cli)")
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+p1, p10, c = r["vpce-probe, 1 bucket"], r["vpce-probe, 10 buckets"], r["aws-cli, 11 commands"]
+print(f"vpce-probe 1 bucket {p1*1000:.0f} ms, 10 buckets {p10*1000:.0f} ms, aws-cli 11 commands {c*1000:.0f} ms")
+print(f"ratio vpce-probe/aws-cli {p1/c:.3f}; 10 buckets / 1 bucket {p10/p1:.2f}")
 PY
+echo "== critical path (from the report's phase timings)"
+python3 bench/critical_path.py "$work/one.json"
 echo "== peak RSS (/usr/bin/time -v)"
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
-p="$(rss "$BIN" check --bucket bench-bucket --output json)"
-c="$(AWS_EC2_METADATA_SERVICE_ENDPOINT="$AWS_EC2_METADATA_SERVICE_ENDPOINT/" rss $AWS --endpoint-url "$AWS_ENDPOINT_URL" s3api put-object --bucket bench-bucket --key bench/k2 --body "$work/obj")"
-echo "vpce-probe ${p} KiB, one aws-cli call ${c} KiB, ratio $(python3 -c "print(f'{$p/$c:.3f}')")"
+p="$(rss "$BIN" check --bucket bench-bucket-0 --output json)"
+p10="$(rss "$BIN" check $ten --output json)"
+c="$(AWS_EC2_METADATA_SERVICE_ENDPOINT="$AWS_EC2_METADATA_SERVICE_ENDPOINT/" rss $AWS --endpoint-url "$AWS_ENDPOINT_URL" s3api put-object --bucket bench-bucket-0 --key bench/k2 --body "$work/obj")"
+echo "vpce-probe ${p} KiB (10 buckets ${p10} KiB), one aws-cli call ${c} KiB, ratio $(python3 -c "print(f'{$p/$c:.3f}')")"
 echo "== size: $(stat -c %s "$BIN") bytes ($BIN)"

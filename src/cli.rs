@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED.
 ///
 /// Exit codes: 0 every check passed; 1 a check failed; 2 bad input or configuration;
-/// 3 the report could not be written; 4 the probe could not run.
+/// 3 the report could not be written; 4 the probe could not run; 130 / 143 stopped by SIGINT /
+/// SIGTERM (the object written was deleted, the partial report marked "interrupted").
 #[derive(Debug, Parser)]
 #[command(
     name = "vpce-probe",
@@ -259,4 +260,14 @@ pub struct CheckArgs {
     /// Colour in the human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Probe again and again, a cycle every SECS seconds [default: 5], and print what changes
+    /// (path verdicts, check statuses, findings) with its time, and how long after the first
+    /// failure things recovered. On a terminal one screen redrawn in place, else one line per
+    /// cycle; with `--output json` one report per line. Ctrl-C prints the summary of every
+    /// transition and exits with the last finished cycle's code (0, 1, or 2 when it could not
+    /// run; 130 when none finished). Not with `--output prometheus` (`--prometheus-textfile` is
+    /// rewritten each cycle).
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
+    pub watch: Option<String>,
 }

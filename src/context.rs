@@ -1,5 +1,11 @@
 //! Who am I? The instance context from IMDSv2 (token first, never v1), bounded per call.
 //! Off EC2 — IMDS disabled or unreachable — the evidence says so and the run goes on.
+//!
+//! One call goes first (it loads the session token, once: concurrent first calls would each
+//! retry a failed token load); then every read runs concurrently, a read that needs another's
+//! answer (the MAC's network tree) starting as soon as that answer is in. The role name is handed
+//! to the credential chain the moment it is known ([`RoleLookup`]), so the role's credentials
+//! are read while the rest of the context is still arriving, and the roles are listed once.
 
 use std::time::Instant;
 
@@ -7,14 +13,20 @@ use aws_config::imds;
 use aws_config::imds::client::error::ImdsError;
 
 use crate::aws::chain_message;
+use crate::aws::credentials::RoleLookup;
 use crate::evidence::{
     ContextEvidence, ContextSource, ErrorCode, ErrorInfo, ImdsStep, InstanceContext, Phase,
 };
 
 const MD: &str = "/latest/meta-data/";
 
-/// Ask IMDS for the instance context. `client` is `None` when IMDS is disabled.
-pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> ContextEvidence {
+/// Ask IMDS for the instance context. `client` is `None` when IMDS is disabled. What the role
+/// listing says is sent on `role` as soon as it is answered (dropped unsent when IMDS fails).
+pub async fn collect(
+    client: Option<&imds::Client>,
+    endpoint: String,
+    role: tokio::sync::oneshot::Sender<RoleLookup>,
+) -> ContextEvidence {
     let started = Instant::now();
     let Some(client) = client else {
         return ContextEvidence {
@@ -58,13 +70,45 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
             Err(_) => None,
         }
     };
-    let (region, az, az_id, mac, local_ipv4, role, doc) = tokio::join!(
+    // The roles' listing, published at once for the credential chain.
+    let role_name = async {
+        let (name, lookup) = match client.get(format!("{MD}iam/security-credentials/")).await {
+            Ok(v) => {
+                let name = v.as_ref().lines().next().map(str::trim).map(str::to_string);
+                let name = name.filter(|n| !n.is_empty());
+                let lookup = name.clone().map_or(RoleLookup::NoRole, RoleLookup::Role);
+                (name, lookup)
+            }
+            Err(ImdsError::ErrorResponse(r)) if r.response().status().as_u16() == 404 => {
+                (None, RoleLookup::NoRole)
+            }
+            Err(_) => (None, RoleLookup::Unknown),
+        };
+        let _ = role.send(lookup);
+        name
+    };
+    // The MAC, then its network tree.
+    let network = async {
+        let mac = get(format!("{MD}mac")).await;
+        let Some(m) = &mac else {
+            return (mac, None, None, None, None);
+        };
+        let base = format!("{MD}network/interfaces/macs/{m}/");
+        let (vpc, subnet, cidrs, sgs) = tokio::join!(
+            get(format!("{base}vpc-id")),
+            get(format!("{base}subnet-id")),
+            get(format!("{base}vpc-ipv4-cidr-blocks")),
+            get(format!("{base}security-group-ids")),
+        );
+        (mac, vpc, subnet, cidrs, sgs)
+    };
+    let (region, az, az_id, (mac, vpc, subnet, cidrs, sgs), local_ipv4, iam_role, doc) = tokio::join!(
         get(format!("{MD}placement/region")),
         get(format!("{MD}placement/availability-zone")),
         get(format!("{MD}placement/availability-zone-id")),
-        get(format!("{MD}mac")),
+        network,
         get(format!("{MD}local-ipv4")),
-        get(format!("{MD}iam/security-credentials/")),
+        role_name,
         get("/latest/dynamic/instance-identity/document".to_string()),
     );
     let mut ctx = InstanceContext {
@@ -73,7 +117,11 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
         availability_zone: az,
         availability_zone_id: az_id,
         local_ipv4,
-        iam_role: role.and_then(|r| r.lines().next().map(str::to_string)),
+        iam_role,
+        vpc_id: vpc,
+        subnet_id: subnet,
+        vpc_cidrs: lines(cidrs),
+        security_group_ids: lines(sgs),
         ..Default::default()
     };
     if let Some(doc) = doc
@@ -83,19 +131,6 @@ pub async fn collect(client: Option<&imds::Client>, endpoint: String) -> Context
         if ctx.region.is_none() {
             ctx.region = v["region"].as_str().map(str::to_string);
         }
-    }
-    if let Some(mac) = &mac {
-        let base = format!("{MD}network/interfaces/macs/{mac}/");
-        let (vpc, subnet, cidrs, sgs) = tokio::join!(
-            get(format!("{base}vpc-id")),
-            get(format!("{base}subnet-id")),
-            get(format!("{base}vpc-ipv4-cidr-blocks")),
-            get(format!("{base}security-group-ids")),
-        );
-        ctx.vpc_id = vpc;
-        ctx.subnet_id = subnet;
-        ctx.vpc_cidrs = lines(cidrs);
-        ctx.security_group_ids = lines(sgs);
     }
     ctx.mac = mac;
     ContextEvidence {
@@ -148,9 +183,17 @@ fn imds_error(e: &ImdsError) -> ErrorInfo {
                 Some(SdkError::DispatchFailure(_)) => {
                     ErrorInfo::new(Phase::Connect, ErrorCode::ImdsUnreachable, message)
                 }
+                // the SDK's text for a 400 ("... This indicates an SDK bug") misleads
                 Some(SdkError::ServiceError(se)) => ErrorInfo {
                     http_status: Some(se.raw().status().as_u16()),
-                    ..ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message)
+                    ..ErrorInfo::new(
+                        Phase::Response,
+                        ErrorCode::ImdsTokenFailed,
+                        format!(
+                            "IMDS answered the token request (PUT /latest/api/token) with HTTP {}",
+                            se.raw().status().as_u16()
+                        ),
+                    )
                 },
                 _ => ErrorInfo::new(Phase::Response, ErrorCode::ImdsTokenFailed, message),
             }

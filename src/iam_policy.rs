@@ -58,6 +58,15 @@ pub fn policy(input: &PolicyInput) -> Value {
             .iter()
             .map(|b| format!("arn:aws:s3:::{b}/{}*", input.prefix))
             .collect();
+        // ListObjectVersions under this instance's part of the prefix: the stale probe objects
+        // that earlier runs left behind (a crash, kill -9), removed by exact version.
+        statements.push(json!({
+            "Sid": "VpceProbeStaleObjects",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": bucket_arns,
+            "Condition": {"StringLike": {"s3:prefix": format!("{}*", input.prefix)}},
+        }));
         statements.push(json!({
             "Sid": "VpceProbeObject",
             "Effect": "Allow",

@@ -13,5 +13,7 @@ pub mod iam_policy;
 pub mod net;
 pub mod probe;
 pub mod report;
+pub mod signal;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod watch;

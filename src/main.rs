@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use vpce_probe::cli::{Cli, ColorChoice, Command, LogFormat, OutputFormat};
 use vpce_probe::config::Config;
 use vpce_probe::report::{human, json, model::Report, prometheus};
+use vpce_probe::signal::{Stop, StopSignal};
 use vpce_probe::{diagnose, probe};
 
 /// Every check passed.
@@ -22,6 +23,18 @@ const EXIT_OUTPUT: u8 = 3;
 /// The probe itself could not run (its async runtime could not start: out of memory,
 /// threads or file descriptors); nothing was checked.
 const EXIT_INTERNAL: u8 = 4;
+/// Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. The partial report was written.
+const EXIT_SIGINT: u8 = 130;
+/// Stopped by SIGTERM (`systemctl stop`): 128 + 15. The partial report was written.
+const EXIT_SIGTERM: u8 = 143;
+
+/// The exit code of a run a stop signal ended.
+fn exit_stopped(signal: StopSignal) -> u8 {
+    match signal {
+        StopSignal::Sigint => EXIT_SIGINT,
+        StopSignal::Sigterm => EXIT_SIGTERM,
+    }
+}
 
 fn init_tracing(verbose: u8, format: LogFormat) {
     let default = match verbose {
@@ -34,7 +47,7 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     match format {
         LogFormat::Text => builder.init(),
@@ -42,11 +55,62 @@ fn init_tracing(verbose: u8, format: LogFormat) {
     }
 }
 
+/// stderr for the log, with every AWS access key id masked: at `-vvv` the SDK's own trace and
+/// debug events print the credentials' `access_key_id` (it redacts only the secret and the
+/// token), and no credential may appear in any output.
+struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut line = buf.to_vec();
+        redact_access_key_ids(&mut line);
+        std::io::stderr().write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Mask what follows `AKIA`/`ASIA` (long-term and temporary access key ids: 16 upper-case
+/// letters and digits; 12 or more are masked).
+fn redact_access_key_ids(buf: &mut [u8]) {
+    let mut i = 0;
+    while i + 4 <= buf.len() {
+        let prefix = &buf[i..i + 4];
+        if prefix == b"AKIA" || prefix == b"ASIA" {
+            let n = buf[i + 4..]
+                .iter()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count();
+            if n >= 12 {
+                buf[i + 4..i + 4 + n].fill(b'*');
+            }
+            i += 4 + n;
+        } else {
+            i += 1;
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            eprintln!("vpce-probe: error: {}", non_utf8_argument());
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) => {
-            let _ = e.print();
+            let text = e.to_string();
+            if text.lines().any(|l| l.len() > MAX_ERROR_LINE) {
+                // a huge argument echoed back: keep each line short
+                for l in text.lines() {
+                    eprintln!("{}", vpce_probe::config::shown_line(l, MAX_ERROR_LINE));
+                }
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
@@ -60,7 +124,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            ExitCode::from(check(&cfg, cli.verbose > 0))
+            match cfg.watch {
+                Some(every) => ExitCode::from(watch(&cfg, every)),
+                None => ExitCode::from(check(&cfg, cli.verbose > 0)),
+            }
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -129,6 +196,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Longest line of a command-line error (a huge argument is shown by its start and length).
+const MAX_ERROR_LINE: usize = 300;
+
+/// The argument that is not UTF-8, named by position and the option before it, shown lossily.
+fn non_utf8_argument() -> String {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        if a.to_str().is_none() {
+            let shown = vpce_probe::config::shown(&a.to_string_lossy());
+            let after = match args[i - 1].to_str() {
+                Some(prev) if prev.starts_with('-') && i > 1 => format!(" (the value of {prev})"),
+                _ => String::new(),
+            };
+            return format!(
+                "argument {i}{after} is not valid UTF-8: '{shown}' (invalid bytes shown as U+FFFD); bucket names, keys, prefixes and regions are text"
+            );
+        }
+    }
+    "an argument is not valid UTF-8".into()
+}
+
 /// The man page name of a subcommand.
 fn man_name(sub: &str) -> Option<&'static str> {
     Some(match sub {
@@ -150,6 +238,76 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     }
 }
 
+/// The colour of the human output: as asked, else on a terminal without NO_COLOR.
+fn color(cfg: &Config) -> bool {
+    match cfg.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// `check --watch`: cycles until SIGINT or SIGTERM. The exit code is the last finished cycle's
+/// (0 ok, 1 failed, 2 it could not run), so that a script can tell the state it stopped in;
+/// 130 (SIGINT) or 143 (SIGTERM) when no cycle finished or a second signal abandoned one;
+/// 2 when the first cycle cannot run; 3 when the output cannot be written.
+fn watch(cfg: &Config, every: std::time::Duration) -> u8 {
+    use vpce_probe::report::watch::Outcome;
+    use vpce_probe::watch::{self, Mode, Sig, Stop};
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vpce-probe: error: cannot start the runtime: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let mode = match cfg.output {
+        OutputFormat::Json => Mode::Json,
+        _ if std::io::stdout().is_terminal() => Mode::Screen,
+        _ => Mode::Lines,
+    };
+    let style = vpce_probe::report::watch_render::Style { color: color(cfg) };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let end = rt.block_on(watch::run(
+        cfg,
+        every,
+        watch::Output {
+            mode,
+            style,
+            out: &mut out,
+            err: &mut err,
+        },
+    ));
+    rt.shutdown_background();
+    let by_signal = |s: Sig| match s {
+        Sig::Interrupt => 130,
+        Sig::Terminate => 143,
+    };
+    match end.stop {
+        Stop::FirstCycle(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_USAGE
+        }
+        Stop::Output(e) => {
+            eprintln!("vpce-probe: error: {e}");
+            EXIT_OUTPUT
+        }
+        Stop::Abandoned(s) => by_signal(s),
+        Stop::Signal(s) => match end.last {
+            None => by_signal(s),
+            Some(Outcome::Ok) => EXIT_OK,
+            Some(Outcome::Failed) => EXIT_CHECK_FAILED,
+            Some(Outcome::Error) => EXIT_USAGE,
+        },
+    }
+}
+
 /// `verbose` (`-v`): the human table shows the phase timings of every request.
 fn check(cfg: &Config, verbose: bool) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -163,7 +321,19 @@ fn check(cfg: &Config, verbose: bool) -> u8 {
             return EXIT_INTERNAL;
         }
     };
-    let run = match rt.block_on(probe::run(cfg)) {
+    // From here on SIGINT and SIGTERM end the run cleanly: the probe deletes what it wrote and
+    // the partial report is written (exit 130 / 143).
+    let stop = {
+        let _in_runtime = rt.enter();
+        match Stop::listen() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vpce-probe: error: cannot catch SIGINT/SIGTERM: {e}");
+                return EXIT_INTERNAL;
+            }
+        }
+    };
+    let run = match rt.block_on(probe::run(cfg, &stop)) {
         Ok(run) => run,
         Err(e) => {
             eprintln!("vpce-probe: error: {e}");
@@ -172,12 +342,16 @@ fn check(cfg: &Config, verbose: bool) -> u8 {
     };
     let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
     let mut report = Report::build(&run.evidence, &diagnosis);
-    if !cfg.sinks.sinks.is_empty() {
-        let outcomes = rt.block_on(vpce_probe::report::sink::deliver(
-            &run.sdk, &report, &cfg.sinks, &run.host,
-        ));
-        let findings = diagnose::sink_findings(&outcomes);
-        report.add_sink_outcomes(outcomes, findings);
+    // An interrupted run's partial report is not a measurement: it goes to stdout only.
+    if !cfg.sinks.sinks.is_empty() && stop.received().is_none() {
+        let deliver = vpce_probe::report::sink::deliver(&run.sdk, &report, &cfg.sinks, &run.host);
+        if let Ok(outcomes) = rt.block_on(stop.unless(deliver)) {
+            let findings = diagnose::sink_findings(&outcomes);
+            report.add_sink_outcomes(outcomes, findings);
+        }
+    }
+    if let Some(signal) = stop.received() {
+        report.mark_interrupted(signal);
     }
     // Background tasks (idle connections, resolver) must not hold the process past its deadline.
     rt.shutdown_background();
@@ -186,16 +360,12 @@ fn check(cfg: &Config, verbose: bool) -> u8 {
     let written = match cfg.output {
         OutputFormat::Json => json::render(&report, &mut out, std::io::stdout().is_terminal()),
         OutputFormat::Prometheus => prometheus::render(&report, &mut out),
-        OutputFormat::Human => {
-            let color = match cfg.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            human::render_verbose(&report, &mut out, human::Style { color }, verbose)
-        }
+        OutputFormat::Human => human::render_verbose(
+            &report,
+            &mut out,
+            human::Style { color: color(cfg) },
+            verbose,
+        ),
     }
     .and_then(|_| out.flush());
     if let Err(e) = written {
@@ -210,9 +380,26 @@ fn check(cfg: &Config, verbose: bool) -> u8 {
         eprintln!("vpce-probe: error: cannot write {}: {e}", path.display());
         return EXIT_OUTPUT;
     }
-    if report.ok {
-        EXIT_OK
-    } else {
-        EXIT_CHECK_FAILED
+    match report.interrupted {
+        Some(signal) => exit_stopped(signal),
+        None if report.ok => EXIT_OK,
+        None => EXIT_CHECK_FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_access_key_ids;
+
+    #[test]
+    fn access_key_ids_are_masked_in_the_log() {
+        let mut line =
+            b"access_key_id: \"ASIAEMULATEDIMDSKEY0\", AKIAVPCEPROBETEST01 AKIA short".to_vec();
+        redact_access_key_ids(&mut line);
+        let out = String::from_utf8(line).unwrap();
+        assert_eq!(
+            out,
+            "access_key_id: \"ASIA****************\", AKIA*************** AKIA short"
+        );
     }
 }

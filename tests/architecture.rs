@@ -20,7 +20,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("context", &["evidence", "aws"]),
     (
         "probe",
-        &["evidence", "deadline", "net", "aws", "context", "config"],
+        &[
+            "evidence", "deadline", "net", "aws", "context", "config", "signal",
+        ],
     ),
     // settings: the command line and the config file merged once
     ("cli", &[]),
@@ -29,6 +31,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["cli", "evidence", "diagnose", "report", "iam_policy"],
     ),
     ("iam_policy", &[]),
+    // stop signals, as a token the collectors and main act on
+    ("signal", &["evidence"]),
+    // check --watch: the loop over whole runs (the pure part is report::watch)
+    (
+        "watch",
+        &[
+            "evidence", "diagnose", "report", "probe", "config", "signal",
+        ],
+    ),
 ];
 
 fn src() -> PathBuf {

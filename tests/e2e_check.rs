@@ -142,8 +142,14 @@ async fn healthy_bucket_passes_every_check_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(
         to_bucket.len(),
-        7,
-        "head, list, put, get, delete, get-policy, get-encryption: {to_bucket:?}"
+        8,
+        "head, list, put, get, delete, get-policy, get-encryption, list-versions (stale \
+         probe objects of this instance): {to_bucket:?}"
+    );
+    assert!(
+        to_bucket[7].starts_with("GET /healthy-bucket/?versions")
+            && to_bucket[7].contains("prefix=.vpce-probe/i-0123456789abcdef0/"),
+        "{to_bucket:?}"
     );
     assert_eq!(writes.len(), 2, "one put and one delete: {writes:?}");
     assert!(
@@ -211,7 +217,7 @@ async fn no_credentials_anywhere_fails_fast_with_a_hint() {
         .imds(&imds)
         .args(["check", "--bucket", "some-bucket", "--output", "json"])
         .run();
-    assert_eq!(run.code, 1);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     assert!(
         run.elapsed < Duration::from_secs(5),
         "fails fast, took {:?}",
@@ -277,7 +283,7 @@ async fn missing_bucket_is_named_and_later_probes_skipped() {
             "json",
         ])
         .run();
-    assert_eq!(run.code, 1);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     let head = check(&r, 0, "s3_head_bucket");
     assert_eq!(head["status"], "fail");
@@ -320,7 +326,7 @@ async fn bucket_policy_denying_object_access_fails_the_put() {
         .imds(&imds)
         .args(["check", "--bucket", "locked-bucket", "--output", "json"])
         .run();
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(check(&r, 0, "s3_list")["status"], "pass");
     let put = check(&r, 0, "s3_put");
@@ -415,7 +421,7 @@ fn off_ec2_without_region_is_a_usage_error() {
         .env_keys()
         .args(["check", "--bucket", "any-bucket"])
         .run();
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    fault::assert_sound(&run, 2, fault::DEFAULT_TIMEOUT);
     assert!(run.stdout.is_empty());
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
     assert!(run.stderr.contains("no region"), "{}", run.stderr);
@@ -553,7 +559,7 @@ async fn existing_object_at_the_probe_key_is_not_overwritten() {
     assert_eq!(check(&r, 0, "s3_get")["status"], "skip");
     assert_eq!(check(&r, 0, "s3_delete")["status"], "skip");
     assert!(finding_codes(&r).contains(&"probe_key_exists".to_string()));
-    assert_eq!(run.code, 0, "a collision is a warning: {}", run.stdout);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
     assert_eq!(
         read_object(&moto, "busy-bucket", key).await,
         b"precious user data"
@@ -639,7 +645,7 @@ async fn bucket_in_another_region_is_followed_and_flagged() {
     assert_eq!(r["targets"][0]["region"], "eu-west-1");
     assert!(finding_codes(&r).contains(&"bucket_in_other_region".to_string()));
     assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
-    assert_eq!(run.code, 0);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
 }
 
 #[test]
@@ -679,7 +685,7 @@ fn silent_endpoint_ends_in_a_timeout_within_the_deadline() {
             "json",
         ])
         .run();
-    assert_eq!(run.code, 1);
+    fault::assert_sound(&run, 1, std::time::Duration::from_secs(3));
     assert!(
         run.elapsed < Duration::from_millis(4500),
         "bounded by --timeout 3: took {:?}",
@@ -720,7 +726,7 @@ fn refused_endpoint_fails_fast_in_the_connect_phase() {
             "json",
         ])
         .run();
-    assert_eq!(run.code, 1);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     let head = check(&r, 0, "s3_head_bucket");
     assert_eq!(head["error"]["phase"], "connect");
@@ -1012,7 +1018,7 @@ async fn ec2_api_unreachable_falls_back_to_published_ip_ranges() {
     assert!(finding_codes(&r).contains(&"prefix_list_fallback".to_string()));
     assert_eq!(r["targets"][0]["path"]["verdict"], "unknown");
     assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
 }
 
 /// Create an IAM user in moto with `policy` as its only (inline) policy, then turn on moto's
@@ -1413,7 +1419,7 @@ async fn cloudwatch_sinks_deliver_and_an_outage_loses_no_report() {
     };
     // 1. both sinks deliver
     let run = probe().run();
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(r["sinks"][0]["sink"], "cloudwatch_metrics");
     assert_eq!(r["sinks"][0]["ok"], true);
@@ -1451,7 +1457,8 @@ async fn cloudwatch_sinks_deliver_and_an_outage_loses_no_report() {
     //    (finding, exit 1) and the payload is spooled
     let closed = format!("http://127.0.0.1:{}", free_port());
     let run = probe().env("AWS_ENDPOINT_URL_CLOUDWATCH", &closed).run();
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
+    fault::assert_no_secret_in_dir(state.path());
     let r = run.json();
     let m = &r["sinks"][0];
     assert_eq!(m["ok"], false, "{m}");

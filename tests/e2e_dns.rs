@@ -103,7 +103,7 @@ fn unresolvable_s3_name_is_a_dns_failure() {
             "json",
         ])
         .run();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     let head = check(&r, 0, "s3_head_bucket");
     assert_eq!(head["error"]["phase"], "dns", "{head}");

@@ -117,7 +117,7 @@ async fn a_kms_denial_is_blamed_on_kms_and_names_the_key() {
     );
     sim.s3_front(json!({"rules": [error_rule("PutObject", 403, "AccessDenied", &msg)]}));
     let run = sim.probe(&["check", "--bucket", "front-kms", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(finding_codes(&r), ["kms_denies"], "{}", r["findings"]);
     let f = finding(&r, "kms_denies");
@@ -180,7 +180,7 @@ async fn an_identity_policy_denial_is_iam_policy_denies() {
     );
     sim.s3_front(json!({"rules": [error_rule("PutObject", 403, "AccessDenied", &msg)]}));
     let run = sim.probe(&["check", "--bucket", "front-iam", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(
         finding_codes(&r),
@@ -209,7 +209,7 @@ async fn a_service_control_policy_denial_is_organization_policy_denies() {
     );
     sim.s3_front(json!({"rules": [error_rule("ListObjectsV2", 403, "AccessDenied", &msg)]}));
     let run = sim.probe(&["check", "--bucket", "front-scp", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(
         finding_codes(&r),
@@ -235,7 +235,7 @@ async fn an_expired_token_is_credentials_expired() {
         "code": "ExpiredToken", "message": "The provided token has expired."}});
     sim.s3_front(json!({"rules": [rule]}));
     let run = sim.probe(&["check", "--bucket", "front-exp", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(
         finding_codes(&r),
@@ -264,7 +264,7 @@ async fn a_clock_seven_minutes_off_warns_and_the_run_passes() {
         json!({"rules": [{"match": {}, "fault": {"kind": "clock", "skew_seconds": 420}}]}),
     );
     let run = sim.probe(&["check", "--bucket", "front-7m", "--output", "json"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(finding_codes(&r), ["clock_skew"], "{}", r["findings"]);
     let f = finding(&r, "clock_skew");
@@ -293,7 +293,7 @@ async fn a_clock_twenty_minutes_off_is_blamed_for_what_s3_refused() {
         json!({"rules": [{"match": {}, "fault": {"kind": "clock", "skew_seconds": 1200}}]}),
     );
     let run = sim.probe(&["check", "--bucket", "front-20m", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(finding_codes(&r), ["clock_skew"], "{}", r["findings"]);
     let f = finding(&r, "clock_skew");

@@ -82,7 +82,7 @@ async fn endpoint_missing_from_the_route_table_goes_via_the_igw() {
         .await
         .unwrap();
     let run = sim.probe(&["check", "--bucket", "sim-igw", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(r["targets"][0]["path"]["verdict"], "internet_gateway");
     let route = check(&r, 0, "route");
@@ -138,7 +138,7 @@ async fn private_subnet_without_a_route_times_out_within_the_deadline() {
         "--output",
         "json",
     ]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, std::time::Duration::from_secs(6));
     assert!(
         run.elapsed < Duration::from_secs(8),
         "bounded: {:?}",
@@ -169,7 +169,7 @@ async fn endpoint_policy_flipped_to_deny_is_named() {
     let net = sim.network(Some(deny), false).await;
     sim.bucket("sim-epdeny").await;
     let run = sim.probe(&["check", "--bucket", "sim-epdeny", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(r["targets"][0]["path"]["verdict"], "gateway_endpoint");
     let ep = check(&r, 0, "endpoint_policy");
@@ -207,7 +207,7 @@ async fn bucket_policy_requiring_another_endpoint_is_named() {
         .await
         .unwrap();
     let run = sim.probe(&["check", "--bucket", "sim-bp", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(check(&r, 0, "bucket_policy")["status"], "fail");
     assert!(
@@ -251,7 +251,7 @@ async fn a_more_specific_route_overrides_the_prefix_list() {
         .await
         .unwrap();
     let run = sim.probe(&["check", "--bucket", "sim-specific", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     let path = &r["targets"][0]["path"];
     assert_eq!(path["verdict"], "internet_gateway", "{path}");
@@ -278,7 +278,7 @@ async fn s3_name_resolving_to_a_vpc_address_is_an_interface_endpoint() {
         "--output",
         "json",
     ]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(r["targets"][0]["path"]["verdict"], "interface_endpoint");
     assert_eq!(check(&r, 0, "s3_get")["detail"]["peer"], "10.0.2.50:443");
@@ -328,7 +328,7 @@ async fn ec2_api_unreachable_falls_back_to_the_cached_prefix_list() {
     // S3 itself still works through the endpoint
     assert_eq!(check(&r, 0, "s3_get")["status"], "pass");
     assert_eq!(r["targets"][0]["path"]["verdict"], "unknown");
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
 }
 
 /// The proxy URL with credentials that must never appear in any output.
@@ -352,7 +352,7 @@ async fn https_proxy_without_no_proxy_is_the_path() {
         ],
     );
     // a warning: the probe worked, through the proxy
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
     assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
     let r = run.json();
     let path = &r["targets"][0]["path"];
@@ -422,7 +422,7 @@ async fn proxy_with_a_source_vpce_bucket_policy_is_an_error() {
         &["check", "--bucket", "sim-proxy-bp", "--output", "json"],
         &[("https_proxy", &sim.proxy_url())],
     );
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert_eq!(r["targets"][0]["path"]["verdict"], "proxy");
     let f = finding(&r, "proxy_in_path");
@@ -477,7 +477,7 @@ async fn silent_vpc_resolver_is_named_within_the_deadline() {
         "--output",
         "json",
     ]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, std::time::Duration::from_secs(6));
     assert!(
         run.elapsed < Duration::from_secs(8),
         "bounded by --timeout 6: {:?}",
@@ -516,7 +516,7 @@ async fn silent_custom_resolver_is_called_custom() {
         "--output",
         "json",
     ]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, std::time::Duration::from_secs(6));
     assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
     println!("silent custom resolver: {:?} (--timeout 6)", run.elapsed);
     let r = run.json();
@@ -549,7 +549,7 @@ async fn no_credentials_still_proves_the_network_path() {
         "local_ipv4": "10.0.1.10",
     }));
     let run = sim.probe(&["check", "--bucket", "sim-nocreds", "--output", "json"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    fault::assert_sound(&run, 1, fault::DEFAULT_TIMEOUT);
     let r = run.json();
     assert!(
         codes(&r).contains(&"no_credentials".into()),

@@ -29,7 +29,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase, ResponseMeta};
+use crate::evidence::{AttemptError, ClockSample, ErrorCode, ErrorInfo, Phase, ResponseMeta};
 use crate::net::resolver::DnsLookupError;
 
 /// Settings shared by every SDK client of one run.
@@ -198,9 +198,53 @@ impl Intercept for ResponseRecorder {
             if resp.status().as_u16() == 403 && says_time_too_skewed(resp) {
                 meta.time_too_skewed = true;
             }
+            if let Some(a) = attempt_error(resp, meta.request_id.clone()) {
+                meta.attempt_errors.push(a);
+            }
         }
         Ok(())
     }
+}
+
+/// The codes with which AWS services ask a client to slow down (the SDK's retry classifier
+/// treats them as throttling too).
+const THROTTLING_CODES: &[&str] = &[
+    "SlowDown",
+    "ServiceUnavailable",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "BandwidthLimitExceeded",
+    "ProvisionedThroughputExceededException",
+];
+
+/// An answer with a retryable error (HTTP 5xx or 429): its status, its body's `<Code>` and
+/// whether it asks to slow down.
+fn attempt_error(resp: &HttpResponse, request_id: Option<String>) -> Option<AttemptError> {
+    let status = resp.status().as_u16();
+    if status < 500 && status != 429 {
+        return None;
+    }
+    let code = resp.body().bytes().and_then(|b| {
+        let text = String::from_utf8_lossy(&b[..b.len().min(4096)]);
+        let (_, rest) = text.split_once("<Code>")?;
+        let (code, _) = rest.split_once("</Code>")?;
+        Some(code.trim().to_string()).filter(|c| !c.is_empty())
+    });
+    let throttling = match &code {
+        Some(c) => THROTTLING_CODES.contains(&c.as_str()),
+        None => status == 429 || status == 503,
+    };
+    Some(AttemptError {
+        http_status: status,
+        code,
+        request_id,
+        throttling,
+    })
 }
 
 /// The answer's `Date` header next to the local time now (the answer has just arrived).
@@ -238,6 +282,20 @@ pub fn find_in_chain<'a, T: StdError + 'static>(
         cur = e.source();
     }
     None
+}
+
+/// Does any I/O error in the chain say the connection was reset (or aborted)? An
+/// `io::Error`'s `source()` skips the error it wraps, so each one is opened with `get_ref`.
+pub fn was_reset(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) if classify_io(io) == ErrorCode::ConnectionReset => return true,
+            Some(io) => io.get_ref().map(|i| i as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// The whole chain of an error on one line ("a: b: c"), without repeats.
@@ -322,11 +380,19 @@ where
 /// Classify a failure to send a request (no answer): DNS, connect, TLS, or the request.
 fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) -> ErrorInfo {
     let message = chain_message(err);
+    // A reset while connecting (or during the TLS handshake, whose errors name "tls") is the
+    // peer's or a middlebox's TCP RST, not a certificate problem.
+    if was_reset(err) {
+        return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectionReset, message);
+    }
     if let Some(dns) = find_in_chain::<DnsLookupError>(err) {
         return ErrorInfo::new(Phase::Dns, ErrorCode::DnsError, dns.to_string());
     }
     if timeout {
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectTimeout, message);
+    }
+    if let Some(tls) = find_rustls_error(err) {
+        return ErrorInfo::new(Phase::Tls, tls_code(tls), message);
     }
     let lower = message.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
@@ -339,6 +405,36 @@ fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) ->
         return ErrorInfo::new(Phase::Connect, ErrorCode::ConnectError, message);
     }
     ErrorInfo::new(Phase::Request, ErrorCode::DispatchError, message)
+}
+
+/// The rustls error in an error's chain: hyper-rustls hands it up two `io::Error`s deep, and
+/// an `io::Error`'s `source()` skips the error it wraps, so each `io::Error` is opened with
+/// `get_ref` instead.
+fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// What a rustls error says about the certificate, as a code: an untrusted issuer, a name the
+/// certificate is not for, or another TLS failure.
+fn tls_code(e: &rustls::Error) -> ErrorCode {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => ErrorCode::TlsUntrustedCertificate,
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => ErrorCode::TlsHostnameMismatch,
+        _ => ErrorCode::TlsError,
+    }
 }
 
 /// Classify the error of a raw request sent on a connector (no SDK operation around it).
@@ -361,5 +457,52 @@ pub fn status_code_name(status: u16) -> &'static str {
         500 => "InternalError",
         503 => "ServiceUnavailable",
         _ => "HttpError",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    /// A handshake failure as hyper-rustls hands it up: rustls's error inside an `io::Error`,
+    /// inside the connector's error.
+    fn handshake(e: rustls::Error) -> ErrorInfo {
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let io = std::io::Error::other(inner);
+        classify_connector_error(&ConnectorError::io(Box::new(io)))
+    }
+
+    #[test]
+    fn tls_certificate_errors_are_classified_by_type() {
+        use rustls::CertificateError as C;
+        let e = handshake(rustls::Error::InvalidCertificate(C::UnknownIssuer));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsUntrustedCertificate)
+        );
+        let e = handshake(rustls::Error::InvalidCertificate(C::NotValidForName));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Tls, ErrorCode::TlsHostnameMismatch)
+        );
+        let e = handshake(rustls::Error::InvalidCertificate(
+            C::NotValidForNameContext {
+                expected: rustls_pki_types::ServerName::try_from("b.s3.us-east-1.amazonaws.com")
+                    .unwrap(),
+                presented: vec!["www.example.com".into()],
+            },
+        ));
+        assert_eq!(e.code, ErrorCode::TlsHostnameMismatch);
+        assert!(e.message.contains("www.example.com"), "{}", e.message);
+        let e = handshake(rustls::Error::InvalidCertificate(C::Expired));
+        assert_eq!((e.phase, e.code), (Phase::Tls, ErrorCode::TlsError));
+        // no rustls error at all: a plain reset stays a connect failure
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let e = classify_connector_error(&ConnectorError::io(Box::new(io)));
+        assert_eq!(
+            (e.phase, e.code),
+            (Phase::Connect, ErrorCode::ConnectionReset)
+        );
     }
 }

@@ -10,16 +10,21 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{ResponseRecorder, chain_message, classify_sdk_error, s3_client};
+use super::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::evidence::{
     ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome, Phase, S3Op, SkipReason,
 };
 use crate::net::timing::{self, RequestLog};
+
+#[path = "s3_body.rs"]
+mod body;
+pub use body::BodyError;
+use body::Progress;
 
 /// Keys a list asks for: enough to prove access, never a crawl.
 pub const LIST_MAX_KEYS: i32 = 5;
@@ -47,8 +52,35 @@ pub struct GetOut {
     pub checksum_sha256: Option<String>,
     /// The object's full size (`Content-Range` total, else `Content-Length`; ranged reads).
     pub object_size: Option<u64>,
-    /// The body, or why reading it failed (the whole error chain on one line).
-    pub body: Result<Vec<u8>, String>,
+    /// The body length the answer announced (`Content-Length`).
+    pub content_length: Option<u64>,
+    /// The version read (`x-amz-version-id`; versioned buckets).
+    pub version_id: Option<String>,
+    /// The body, or why reading it failed after the answer began.
+    pub body: Result<Vec<u8>, BodyError>,
+    /// Object Lock: the retention mode (`GOVERNANCE`, `COMPLIANCE`) S3 reported for the object.
+    pub lock_mode: Option<String>,
+    /// Object Lock: until when it is retained (RFC 3339).
+    pub lock_retain_until: Option<String>,
+    /// Object Lock: a legal hold is on.
+    pub legal_hold: bool,
+}
+
+/// One entry of ListObjectVersions: an object version or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionEntry {
+    pub key: String,
+    /// `None` (or S3's `null`) on a bucket that never had versioning.
+    pub version_id: Option<String>,
+    pub last_modified: Option<std::time::SystemTime>,
+    pub delete_marker: bool,
+}
+
+/// What ListObjectVersions answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionsOut {
+    pub entries: Vec<VersionEntry>,
+    pub truncated: bool,
 }
 
 /// The bucket's default encryption, as GetBucketEncryption answered (its first rule).
@@ -125,6 +157,22 @@ pub trait S3Calls: Send + Sync {
         bucket: &str,
         budget: Option<Duration>,
     ) -> impl Future<Output = (OpEvidence, Option<EncryptionOut>)> + Send;
+
+    /// ListObjectVersions under `prefix`, at most `max` entries (versions and delete markers).
+    /// The default lists nothing (a fake without versions).
+    fn list_versions(
+        &self,
+        _bucket: &str,
+        _prefix: &str,
+        _max: i32,
+        _budget: Option<Duration>,
+    ) -> impl Future<Output = (OpEvidence, Option<VersionsOut>)> + Send {
+        async {
+            let mut ev = OpEvidence::skipped(S3Op::List, SkipReason::NothingWritten);
+            ev.outcome = OpOutcome::Ok;
+            (ev, Some(VersionsOut::default()))
+        }
+    }
 }
 
 /// Run one SDK operation within `budget`, recording transport facts and classifying errors.
@@ -263,6 +311,48 @@ impl S3Calls for SdkS3 {
         Self::new(&self.sdk, region, self.path_style)
     }
 
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: i32,
+        budget: Option<Duration>,
+    ) -> (OpEvidence, Option<VersionsOut>) {
+        let (ev, out) = run_op(S3Op::List, budget, |rec| {
+            self.client
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(max)
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
+        .await;
+        let time = |t: Option<&aws_smithy_types::DateTime>| {
+            t.and_then(|t| std::time::SystemTime::try_from(*t).ok())
+        };
+        let out = out.map(|o| {
+            let versions = o.versions().iter().map(|v| VersionEntry {
+                key: v.key().unwrap_or_default().to_string(),
+                version_id: v.version_id().map(str::to_string),
+                last_modified: time(v.last_modified()),
+                delete_marker: false,
+            });
+            let markers = o.delete_markers().iter().map(|m| VersionEntry {
+                key: m.key().unwrap_or_default().to_string(),
+                version_id: m.version_id().map(str::to_string),
+                last_modified: time(m.last_modified()),
+                delete_marker: true,
+            });
+            VersionsOut {
+                entries: versions.chain(markers).collect(),
+                truncated: o.is_truncated().unwrap_or(false),
+            }
+        });
+        (ev, out)
+    }
+
     async fn head_bucket(&self, bucket: &str, budget: Option<Duration>) -> OpEvidence {
         let (ev, _) = run_op(S3Op::HeadBucket, budget, |rec| {
             self.client
@@ -316,6 +406,10 @@ impl S3Calls for SdkS3 {
                 .if_none_match("*")
                 .content_type("text/plain; charset=utf-8")
                 .checksum_sha256(sha256_b64)
+                // names the checksum's algorithm (`x-amz-sdk-checksum-algorithm`): S3 refuses a
+                // put into a bucket with Object Lock default retention without it or Content-MD5
+                // (MissingUploadObjectWithObjectLockHeaders); the SDK computes nothing more
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .body(ByteStream::from(body.to_vec()))
                 .customize()
                 .interceptor(rec)
@@ -338,33 +432,62 @@ impl S3Calls for SdkS3 {
         budget: Option<Duration>,
     ) -> (OpEvidence, Option<GetOut>) {
         let client = &self.client;
-        run_op(S3Op::Get, budget, |rec| async move {
+        let progress = Progress::default();
+        let seen = progress.clone();
+        let (mut ev, out) = run_op(S3Op::Get, budget, |rec| async move {
             let mut req = client.get_object().bucket(bucket).key(key);
             req = match range {
                 Some(r) => req.range(r),
                 None => req.checksum_mode(ChecksumMode::Enabled),
             };
-            let out = req.customize().interceptor(rec).send().await?;
+            let out = req.customize().interceptor(rec.clone()).send().await?;
             let checksum_sha256 = out.checksum_sha256().map(str::to_string);
+            let content_length = out.content_length().and_then(|n| u64::try_from(n).ok());
+            let version_id = out.version_id().map(str::to_string);
             let object_size = range.and_then(|_| {
                 out.content_range()
                     .and_then(|r| r.rsplit('/').next())
                     .and_then(|n| n.parse::<u64>().ok())
-                    .or(out.content_length().map(|n| n as u64))
+                    .or(content_length)
             });
-            let body = out
-                .body
-                .collect()
-                .await
-                .map(|b| b.into_bytes().to_vec())
-                .map_err(|e| chain_message(&e));
+            let lock_mode = out.object_lock_mode().map(|m| m.as_str().to_string());
+            let lock_retain_until = out
+                .object_lock_retain_until_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+            let legal_hold = out.object_lock_legal_hold_status()
+                == Some(&aws_sdk_s3::types::ObjectLockLegalHoldStatus::On);
+            let status = rec.meta().http_status;
+            let body = seen.read(out.body, content_length, status).await;
             Ok::<_, SdkError<GetObjectError, HttpResponse>>(GetOut {
                 checksum_sha256,
                 object_size,
+                content_length,
+                version_id,
                 body,
+                lock_mode,
+                lock_retain_until,
+                legal_hold,
             })
         })
-        .await
+        .await;
+        match (out, progress.stalled(&ev)) {
+            // The answer began, and the run deadline cut its body short.
+            (None, Some((cut, content_length))) => {
+                ev.outcome = OpOutcome::Failed(cut.error.clone());
+                let out = GetOut {
+                    checksum_sha256: None,
+                    object_size: None,
+                    content_length,
+                    version_id: None,
+                    body: Err(cut),
+                    lock_mode: None,
+                    lock_retain_until: None,
+                    legal_hold: false,
+                };
+                (ev, Some(out))
+            }
+            (out, _) => (ev, out),
+        }
     }
 
     async fn delete(
@@ -435,3 +558,7 @@ impl S3Calls for SdkS3 {
         (ev, out)
     }
 }
+
+#[cfg(test)]
+#[path = "s3_tests.rs"]
+mod tests;

@@ -54,13 +54,67 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     parse_file(&text).map_err(|m| ConfigError(format!("{}:{m}", path.display())))
 }
 
-/// Parse config text; the error starts with the line number.
+/// Parse config text; the error starts with the line number, then names the key (as
+/// `key`, `table.key` or `target[N].key`) when the error sits on one, all on one line.
 pub fn parse_file(text: &str) -> Result<FileConfig, String> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(0);
-        format!("{line}: {}", e.message().trim())
+        let at = e.span().map(|s| s.start.min(text.len()));
+        let line = at.map(|a| text[..a].matches('\n').count() + 1).unwrap_or(0);
+        let message = e.message().trim().replace('\n', " ");
+        let already_named = |k: &str| message.contains(&format!("`{k}`"));
+        match at.and_then(|a| key_at(text, a)) {
+            Some(key) if !already_named(key.rsplit('.').next().unwrap_or(&key)) => {
+                format!("{line}: {key}: {message}")
+            }
+            _ => format!("{line}: {message}"),
+        }
+    })
+}
+
+/// The key whose value sits at byte `at`: the nearest `key =` at or above that line (a value
+/// may span lines), prefixed with its table (`[[target]]` tables counted: `target[2].key`).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let upto = &text[..text[at..].find('\n').map_or(text.len(), |n| at + n)];
+    let lines: Vec<&str> = upto.lines().collect();
+    let mut key = None;
+    let mut table: Option<String> = None;
+    for (i, l) in lines.iter().enumerate().rev() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if t.starts_with("[[") {
+                let n = lines[..=i]
+                    .iter()
+                    .filter(|x| {
+                        x.trim()
+                            .trim_start_matches("[[")
+                            .trim_end_matches("]]")
+                            .trim()
+                            == name
+                            && x.trim().starts_with("[[")
+                    })
+                    .count();
+                table = Some(format!("{name}[{n}]"));
+            } else {
+                table = Some(name);
+            }
+            break;
+        }
+        if key.is_none()
+            && let Some((k, _)) = t.split_once('=')
+        {
+            let k = k.trim().trim_matches('"');
+            if !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                key = Some(k.to_string());
+            }
+        }
+    }
+    let key = key?;
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key,
     })
 }

@@ -100,7 +100,20 @@ fn mistakes_name_the_file_line_and_key() {
             "region = \"mars\"\n[[target]]\nbucket = \"ok-bucket\"\n",
             vec!["region", "invalid region"],
         ),
-        ("timeout = \"ten\"\n", vec![":1:"]),
+        ("timeout = \"ten\"\n", vec![":1: timeout: invalid type"]),
+        (
+            "region = \"us-east-1\"\n[[target]]\nbucket = \"a-bucket\"\n[[target]]\nbucket = \"b-bucket\"\nread_only = \"yes\"\n",
+            vec![":6: target[2].read_only: invalid type"],
+        ),
+        (
+            "[defaults]\nprefix = 5\n",
+            vec![":2: defaults.prefix: invalid type"],
+        ),
+        (
+            "sinks = [\n  \"cloudwatch-logs\",\n  7,\n]\n",
+            vec![":3: sinks: invalid type"],
+        ),
+        ("region = \"us-east-1\n", vec![":1:"]),
         ("", vec!["no bucket to probe", "[[target]]"]),
     ] {
         let e = with_file(text, &[]).unwrap_err().to_string();

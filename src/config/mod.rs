@@ -17,8 +17,8 @@ mod validate;
 pub use file::{FileConfig, FileTarget, parse_file, read_file};
 pub use state::state_dir;
 pub use validate::{
-    normalize_prefix, parse_dns_server, parse_secs, validate_bucket_name, validate_key,
-    validate_region,
+    normalize_prefix, parse_dns_server, parse_secs, shown, shown_line, validate_bucket_name,
+    validate_key, validate_region,
 };
 use validate::{read_ca_bundle, validate_run_id};
 
@@ -70,6 +70,8 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Where reports go besides stdout.
     pub sinks: crate::report::sink::SinkConfig,
+    /// `--watch [SECS]`: probe in a loop, a cycle started every this long.
+    pub watch: Option<Duration>,
 }
 
 /// The probe's prefix when none is given.
@@ -245,6 +247,7 @@ impl Config {
             (None, None) => None,
         };
         let output = output(&a, &file, &o)?;
+        let watch = watch(&a, output)?;
         let prometheus_textfile = prometheus_textfile(&a, &file, &o)?;
 
         let targets = targets::targets(&a, &file, &o)?;
@@ -286,6 +289,7 @@ impl Config {
             config_file,
             state_dir,
             sinks,
+            watch,
         })
     }
 
@@ -342,6 +346,24 @@ fn output(a: &CheckArgs, file: &FileConfig, o: &Origin) -> Result<OutputFormat, 
         },
         (None, None) => OutputFormat::Human,
     })
+}
+
+/// `--watch [SECS]`: 1 to 86400 seconds; not with Prometheus on stdout (a stream of
+/// expositions is not something a scraper reads: `--prometheus-textfile` is, rewritten each
+/// cycle).
+fn watch(a: &CheckArgs, output: OutputFormat) -> Result<Option<Duration>, ConfigError> {
+    let Some(v) = &a.watch else {
+        return Ok(None);
+    };
+    let every = parse_secs("--watch", v, 1.0, 86_400.0)?;
+    if output == OutputFormat::Prometheus {
+        return err(
+            "--watch with --output prometheus: a stream of expositions is not something a \
+             scraper reads; use --prometheus-textfile FILE (rewritten each cycle) with --output \
+             human or json",
+        );
+    }
+    Ok(Some(every))
 }
 
 /// `--prometheus-textfile`, else the file's; its directory must exist.

@@ -133,7 +133,8 @@ fn expect_path(s: &str, at: &str) -> Result<Verdict, ConfigError> {
         "no_route" => Verdict::NoRoute,
         _ => {
             return err(format!(
-                "{at}expect_path: '{s}' is not one of gateway_endpoint, interface_endpoint, internet_gateway, nat_gateway, other, no_route"
+                "{at}expect_path: '{}' is not one of gateway_endpoint, interface_endpoint, internet_gateway, nat_gateway, other, no_route",
+                super::validate::shown(s)
             ));
         }
     })
@@ -143,7 +144,10 @@ fn expect_access(s: &str, at: &str) -> Result<Access, ConfigError> {
     match s {
         "allow" => Ok(Access::Allow),
         "deny" => Ok(Access::Deny),
-        _ => err(format!("{at}expect_access: '{s}' is not allow or deny")),
+        _ => err(format!(
+            "{at}expect_access: '{}' is not allow or deny",
+            super::validate::shown(s)
+        )),
     }
 }
 

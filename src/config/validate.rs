@@ -6,15 +6,37 @@ use std::time::Duration;
 
 use super::{ConfigError, err};
 
+/// A value as an error message shows it: whole when short, else its start and its length, so
+/// that a huge argument still gives one short line; control characters escaped.
+pub fn shown(v: &str) -> String {
+    const MAX: usize = 64;
+    let escaped: String = v.chars().flat_map(char::escape_debug).collect();
+    if escaped.chars().count() <= MAX {
+        return escaped;
+    }
+    let head: String = escaped.chars().take(MAX).collect();
+    format!("{head}… ({} bytes)", v.len())
+}
+
+/// One line of text cut to `max` characters, with its length when cut.
+pub fn shown_line(line: &str, max: usize) -> String {
+    if line.chars().count() <= max {
+        return line.to_string();
+    }
+    let head: String = line.chars().take(max).collect();
+    format!("{head}… ({} bytes)", line.len())
+}
+
 /// Parse a positive number of seconds (decimals allowed) within `[min, max]`.
 pub fn parse_secs(flag: &str, s: &str, min: f64, max: f64) -> Result<Duration, ConfigError> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| ConfigError(format!("{flag}: '{s}' is not a number of seconds")))?;
+        .map_err(|_| ConfigError(format!("{flag}: '{}' is not a number of seconds", shown(s))))?;
     if !v.is_finite() || v < min || v > max {
         return err(format!(
-            "{flag}: {s} is out of range ({min} to {max} seconds)"
+            "{flag}: {} is out of range ({min} to {max} seconds)",
+            shown(s)
         ));
     }
     Ok(Duration::from_secs_f64(v))
@@ -22,7 +44,7 @@ pub fn parse_secs(flag: &str, s: &str, min: f64, max: f64) -> Result<Duration, C
 
 /// S3 bucket naming rules for general purpose buckets.
 pub fn validate_bucket_name(b: &str) -> Result<(), ConfigError> {
-    let bad = |why: &str| err(format!("invalid bucket name '{b}': {why}"));
+    let bad = |why: &str| err(format!("invalid bucket name '{}': {why}", shown(b)));
     if b.len() < 3 || b.len() > 63 {
         return bad("must be 3 to 63 characters long");
     }
@@ -69,7 +91,8 @@ pub fn validate_region(r: &str) -> Result<(), ConfigError> {
         Ok(())
     } else {
         err(format!(
-            "invalid region '{r}': expected a region code such as us-east-1"
+            "invalid region '{}': expected a region code such as us-east-1",
+            shown(r)
         ))
     }
 }
@@ -79,7 +102,7 @@ pub fn normalize_prefix(p: &str) -> Result<String, ConfigError> {
         return err("--prefix: must not be empty: the put probe writes only under its own prefix");
     }
     if p.starts_with('/') {
-        return err(format!("--prefix '{p}': must not start with '/'"));
+        return err(format!("--prefix '{}': must not start with '/'", shown(p)));
     }
     if p.len() > 512 {
         return err("--prefix: longer than 512 bytes");
@@ -117,7 +140,8 @@ pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, ConfigError> {
         return Ok(SocketAddr::new(ip, 53));
     }
     err(format!(
-        "--dns-server '{s}': expected IP or IP:PORT (e.g. 10.0.0.2 or 127.0.0.1:5353)"
+        "--dns-server '{}': expected IP or IP:PORT (e.g. 10.0.0.2 or 127.0.0.1:5353)",
+        shown(s)
     ))
 }
 
@@ -156,7 +180,8 @@ pub(super) fn validate_run_id(id: &str) -> Result<String, ConfigError> {
         || id.starts_with('.')
     {
         return err(format!(
-            "VPCE_PROBE_RUN_ID '{id}': use 1 to 64 letters, digits, '-', '_' or '.'"
+            "VPCE_PROBE_RUN_ID '{}': use 1 to 64 letters, digits, '-', '_' or '.'",
+            shown(id)
         ));
     }
     Ok(id.to_string())

@@ -25,8 +25,14 @@ pub enum Fault {
     /// The conditional put found an object at the probe key (left untouched).
     KeyExists,
     ContentMismatch,
+    /// The answer began (status, headers) but its body did not arrive in full: closed early,
+    /// reset, or cut by the run deadline.
+    Interrupted,
     /// The run deadline passed before the operation started.
     Deadline,
+    /// Object Lock refused the delete of the probe's exact version (the collector saw the
+    /// retention or S3 said so): not a denial of any policy.
+    Retained,
     Other,
 }
 
@@ -56,6 +62,9 @@ const S3_CODES: &[(&str, Fault)] = &[
 /// 403). Returns the fault and the error that names it.
 pub fn op_fault<'a>(t: &'a TargetEvidence, op: &'a OpEvidence) -> Option<(Fault, &'a ErrorInfo)> {
     let e = op.error()?;
+    if op.detail.object_retained == Some(true) {
+        return Some((Fault::Retained, e));
+    }
     let f = fault(e);
     if op.op != S3Op::HeadBucket || !matches!(f, Fault::AccessDenied | Fault::Other) {
         return Some((f, e));
@@ -86,6 +95,11 @@ pub fn fault(e: &ErrorInfo) -> Fault {
         _ => {}
     }
     match &e.code {
+        ErrorCode::Timeout | ErrorCode::BodyReadError | ErrorCode::ConnectionReset
+            if e.phase == Phase::Response =>
+        {
+            Fault::Interrupted
+        }
         ErrorCode::Timeout => Fault::Timeout,
         ErrorCode::Deadline => Fault::Deadline,
         ErrorCode::Service(code) => {

@@ -89,6 +89,15 @@ crate::wire_enum! {
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
         LongTermAccessKeys => "long_term_access_keys",
         BucketsDiscovered => "buckets_discovered",
+        TlsUntrustedCertificate => "tls_untrusted_certificate",
+        TlsHostnameMismatch => "tls_hostname_mismatch",
+        ProbeObjectRetained => "probe_object_retained",
+        ImdsCredentialsFailed => "imds_credentials_failed",
+        RunInterrupted => "run_interrupted",
+        StaleProbeObjectsRemoved => "stale_probe_objects_removed",
+        SpoolWriteFailed => "spool_write_failed",
+        S3Throttled => "s3_throttled",
+        S3ResponseInterrupted => "s3_response_interrupted",
     }
 }
 
@@ -279,8 +288,8 @@ impl FindingCode {
             S3ServerError => spec(
                 E,
                 C::S3,
-                "S3 answered HTTP 5xx",
-                "S3 answered HTTP {status}: usually transient; run again",
+                "an HTTP 5xx answer, after the SDK's retries: with S3's request id (`x-amz-request-id`), S3's own error (the message names its code, the request id and the attempts); without one, possibly a proxy or load balancer on the path",
+                "{advice}",
             ),
             ProbeKeyExists => spec(
                 W,
@@ -291,8 +300,8 @@ impl FindingCode {
             ContentMismatch => spec(
                 E,
                 C::Network,
-                "what was read back, or the checksum S3 stored, differs from what was written",
-                "the object read back differs from what was written: something between the instance and S3 altered it (proxy, cache)",
+                "what was read back differs from what was written, or from the checksum S3 stored (the probe's own SHA-256 comparison, or the SDK's check of S3's `x-amz-checksum-sha256`): the read never counts as a success",
+                "the object read back differs from what was written: it was altered between S3 and the probe (a TLS-intercepting proxy, or S3 itself; the instance cannot tell which). Run again; if it repeats, look for TLS inspection on the path",
             ),
             RunDeadlineExceeded => spec(
                 E,
@@ -354,6 +363,12 @@ impl FindingCode {
                 "the credentials expired: S3 answered `ExpiredToken`, or the provider returned an expiry in the past",
                 "{advice}",
             ),
+            ImdsCredentialsFailed => spec(
+                E,
+                C::Imds,
+                "IMDS gave the instance context and named the instance role, then did not deliver the role's credentials: an HTTP error, no answer within `--imds-timeout`, or an answer that is not a credentials document (the message says which)",
+                "{advice}",
+            ),
             ImdsHopLimit => spec(
                 E,
                 C::Imds,
@@ -402,11 +417,59 @@ impl FindingCode {
                 "a first run without `--bucket` or config file: the buckets of the instance's region that ListBuckets gave were probed, read-only (at most 10); the hint is the config that makes them permanent targets",
                 "to probe them on every run, put them in /etc/vpce-probe/config.toml (add read_only = false to let the probe write its object): {snippet}",
             ),
+            TlsUntrustedCertificate => spec(
+                E,
+                C::Proxy,
+                "the TLS handshake with S3's name failed because the certificate presented is issued by no CA this machine trusts (rustls `UnknownIssuer`): S3's own certificates chain to public roots, so this is an intercepting proxy or middlebox on the path (or its CA is missing from `AWS_CA_BUNDLE`), not S3",
+                "the certificate presented for {host} comes from a CA this machine does not trust: an intercepting proxy or middlebox (TLS inspection) answers in S3's place. If that interception is intended, point AWS_CA_BUNDLE at its CA (PEM); if not, find the middlebox on the path to S3 (S3's own certificates chain to public roots)",
+            ),
+            TlsHostnameMismatch => spec(
+                E,
+                C::Proxy,
+                "the certificate presented, from a trusted CA, is not for the S3 name connected to (rustls `NotValidForName`; the message lists the names it is for): something other than S3 answers at that address, an intercepting proxy or middlebox, or DNS sending the name elsewhere",
+                "the server that answered for {host} presented a certificate for other names: an intercepting proxy or middlebox (whose CA is trusted, e.g. through AWS_CA_BUNDLE) or a DNS answer that sends the name to another server. AWS_CA_BUNDLE cannot fix a wrong name: find what answers in S3's place, and check that the name resolves to S3's addresses",
+            ),
+            ProbeObjectRetained => spec(
+                W,
+                C::Probe,
+                "the bucket's Object Lock retention (a default retention, or a legal hold) refused the delete of the probe object's exact version; the probe neither retried nor made a delete marker: the object stays until its retention ends (the message names the key, version, mode and date when the read-back gave them)",
+                "s3://{bucket}/{key} version {version} is retained by Object Lock{until}; {who}. Every run that writes leaves one such object: set read_only = true (or --read-only) for this bucket",
+            ),
+            S3Throttled => spec(
+                W,
+                C::S3,
+                "S3 answered an attempt with a throttling error (`SlowDown`, `ServiceUnavailable`, HTTP 429 or a bodiless 503) and the SDK's retry succeeded: the check passes, its detail lists the throttled attempts (`attempt_errors`) and counts `attempts`",
+                "S3 asked the probe to slow down ({code}) and the SDK's retry succeeded: the bucket (or its prefix) gets more requests than S3 serves at once; if it recurs, lower the request rate of the bucket's other clients or spread their keys over more prefixes",
+            ),
+            S3ResponseInterrupted => spec(
+                E,
+                C::Network,
+                "S3 began to answer (status, headers, its request id) but the body did not arrive in full: the connection closed early, was reset, or the body stalled until the run deadline cut it (the message says which, and how many bytes arrived). S3 or any middlebox on the path can do this; the instance cannot tell which, so no route or policy is blamed",
+                "the answer to {check} began (S3's request id {request_id}) but {how}: S3 or a middlebox on the path (proxy, firewall, NAT, TLS inspection) cut it, and the instance cannot tell which; routes and policies allowed the request. Run again; if it repeats, look for a middlebox on the path (HTTPS_PROXY, TLS inspection), then give AWS Support the request id",
+            ),
             SpoolDropped => spec(
                 W,
                 C::Sink,
                 "run-wide: the sink's spool was full (50 payloads) or held payloads older than 13 days, so they were deleted (the message says how many)",
                 "CloudWatch has been unreachable for many runs: fix the sink",
+            ),
+            RunInterrupted => spec(
+                W,
+                C::Probe,
+                "run-wide: a stop signal (SIGINT: Ctrl-C; SIGTERM: `systemctl stop`, `kill`) ended the run before it finished. The report is partial (top-level `interrupted`); steps not run are skipped with reason `interrupted`; the probe object the run had written was deleted (exact version) before it exited (exit code 130 or 143), and nothing was sent to the sinks",
+                "the run was stopped by {signal}, so its checks are incomplete: run it again to get a verdict (an object a put under way may have left is removed by the next run)",
+            ),
+            StaleProbeObjectsRemoved => spec(
+                &[Severity::Info],
+                C::Probe,
+                "probe objects of this instance's earlier runs (under `<prefix><instance id>/` only, older than 1 hour by S3's own clock: left by a crash, `kill -9` or a lost connection) were deleted, each by its exact version; the message gives the count and the keys. Never in `--read-only` mode, never another instance's objects",
+                "nothing to do; if it recurs, find out why runs of this instance end before their delete (killed with SIGKILL, out of memory, a systemd TimeoutStopSec shorter than 2 s)",
+            ),
+            SpoolWriteFailed => spec(
+                E,
+                C::Sink,
+                "run-wide: a sink failed and its payload could not be kept in the spool either (the state directory is read-only, full, or missing): that report is lost for the sink; the message names the directory and the error. The report still reaches stdout",
+                "make {dir} writable, with free space (systemd: StateDirectory=vpce-probe; elsewhere VPCE_PROBE_STATE_DIR)",
             ),
         }
     }

@@ -32,17 +32,23 @@ use crate::evidence::{Evidence, SinkOutcome};
 /// (`expect[i]` for `ev.targets[i]`; none when missing).
 pub fn diagnose(ev: &Evidence, expect: &[Expectations]) -> Diagnosis {
     let none = Expectations::default();
+    use checks::lifecycle::unless_interrupted;
     let run = [
-        checks::imds::judge(ev),
-        checks::credentials::judge(ev),
+        unless_interrupted(checks::imds::judge(ev), ev.context.error.as_ref()),
+        unless_interrupted(
+            checks::credentials::judge(ev),
+            ev.credentials.error.as_ref(),
+        ),
         checks::prefix_list::judge(ev),
     ];
     let mut findings: Vec<Finding> = run.iter().flat_map(|j| j.findings.clone()).collect();
+    findings.extend(checks::lifecycle::interrupted(ev));
     findings.extend(checks::region::findings(ev));
     // A first run without a named bucket: the listing is a run-wide check of its own.
     let listed = ev.listing.as_ref().map(checks::list_buckets::judge);
     findings.extend(listed.iter().flat_map(|j| j.findings.clone()));
     Diagnosis {
+        interrupted: ev.interrupted.is_some(),
         checks: run
             .iter()
             .chain(listed.iter())

@@ -115,11 +115,16 @@ pub struct Diagnosis {
     pub targets: Vec<TargetDiagnosis>,
     /// Findings about the run as a whole (context, credentials, prefix list).
     pub findings: Vec<Finding>,
+    /// A stop signal cut the run short: its verdicts are partial, never ok.
+    pub interrupted: bool,
 }
 
 impl Diagnosis {
-    /// True when no check failed and no finding is an error.
+    /// True when no check failed, no finding is an error, and the run was not interrupted.
     pub fn ok(&self) -> bool {
+        if self.interrupted {
+            return false;
+        }
         let checks_ok = self.checks.iter().all(|c| c.status != Status::Fail);
         let findings_ok = self.findings.iter().all(|f| f.severity < Severity::Error);
         checks_ok && findings_ok && self.targets.iter().all(|t| t.ok)

@@ -4,7 +4,7 @@
 use crate::diagnose::attribution;
 use crate::diagnose::check_name::CheckName;
 use crate::diagnose::checks::{
-    Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
+    self, Firewalls, Judged, bucket_policy, dns, endpoint_policy, network_acl, route, s3_ops,
     s3_unsigned, security_group,
 };
 use crate::diagnose::expectations::{self, Access, Expectations};
@@ -49,7 +49,8 @@ pub fn diagnose(ev: &Evidence, t: &TargetEvidence, expect: &Expectations) -> Tar
         .chain([&unsigned])
         .flat_map(|j| j.findings.iter())
         .cloned()
-        .chain(s3_ops::leftovers(ev, t));
+        .chain(s3_ops::leftovers(ev, t))
+        .chain(checks::lifecycle::stale(t));
     for f in causes.chain(symptoms) {
         push_once(&mut findings, f);
     }

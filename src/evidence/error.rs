@@ -87,8 +87,14 @@ error_codes! {
     ConnectError => "connect_error",
     /// The probe's resolver could not resolve the endpoint name.
     DnsError => "dns_error",
-    /// The TLS handshake or certificate check failed.
+    /// The TLS handshake or certificate check failed (for another reason than the two below).
     TlsError => "tls_error",
+    /// The server's certificate chain ends at no trusted CA (rustls `UnknownIssuer`): an
+    /// intercepting middlebox's own CA, or a CA missing from `AWS_CA_BUNDLE`.
+    TlsUntrustedCertificate => "tls_untrusted_certificate",
+    /// The server's certificate, from a trusted CA, is not for the name connected to (rustls
+    /// `NotValidForName`): the message lists the names it is for.
+    TlsHostnameMismatch => "tls_hostname_mismatch",
     /// The request could not be sent, for another reason.
     DispatchError => "dispatch_error",
     /// Any other SDK failure.
@@ -168,6 +174,9 @@ error_codes! {
     BadLogEvent => "bad_log_event",
     /// A sink failed without a more precise error.
     SinkError => "sink_error",
+    // lifecycle
+    /// A stop signal (SIGINT, SIGTERM) ended the step before it finished.
+    Interrupted => "interrupted",
 }
 
 impl ErrorCode {

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod dns;
 pub mod error;
+pub mod lifecycle;
 pub mod names;
 pub mod network;
 pub mod proxy;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use clock::ClockSample;
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
 pub use error::{ErrorCode, ErrorInfo, Phase};
+pub use lifecycle::{STALE_AFTER, STALE_MAX_PER_RUN, StaleCleanup, StaleObject, StopSignal};
 pub use network::{
     EndpointEvidence, EndpointType, NetworkAclEntry, NetworkAclEvidence, NetworkEvidence,
     PortRange, PrefixListEvidence, PrefixListSource, RouteEvidence, RouteTableEvidence,
@@ -29,8 +31,8 @@ pub use network::{
 pub use proxy::{ProxyEvidence, ProxySetting, ResolverEvidence, ResolverSource, UnsignedEvidence};
 pub use runtime::{ContainerSign, ContainerSignKind, RuntimeEvidence};
 pub use s3::{
-    BucketEncryptionEvidence, BucketListing, BucketPolicyEvidence, OpDetail, OpEvidence, OpOutcome,
-    ResponseMeta, S3Op, SkipReason, TargetEvidence,
+    AttemptError, BucketEncryptionEvidence, BucketListing, BucketPolicyEvidence, OpDetail,
+    OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason, TargetEvidence,
 };
 pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
 pub use timing::{PhaseTimings, RequestPhase, RequestTiming};
@@ -225,6 +227,13 @@ pub struct Evidence {
     /// The DNS servers the resolver asks, and where they came from.
     #[serde(default)]
     pub resolver: Option<ResolverEvidence>,
+    /// The signal that stopped the run before it finished (its evidence is partial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<StopSignal>,
+    /// How many CA certificates `AWS_CA_BUNDLE` adds to the system's roots (`None`: it is not
+    /// set), so a certificate from an unknown issuer can be told apart from a missing bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_certificates: Option<usize>,
     /// The HTTP requests of the collectors that are not S3 operations (those carry theirs in
     /// `meta.phases`), with their phases.
     #[serde(default)]

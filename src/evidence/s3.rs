@@ -44,6 +44,34 @@ pub struct ResponseMeta {
     /// byte, transfer; `reused` on a kept-alive connection). Absent when no request was sent.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub phases: Option<PhaseTimings>,
+    /// The attempts answered with a retryable error (HTTP 5xx or 429), in order; when no attempt
+    /// succeeded, the last one is also the operation's error.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub attempt_errors: Vec<AttemptError>,
+}
+
+/// One attempt of an operation answered with a retryable error (HTTP 5xx or 429).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptError {
+    pub http_status: u16,
+    /// The error body's `<Code>` (none for a bodiless answer, e.g. to a HEAD).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<String>,
+    /// `x-amz-request-id`: its presence says S3 itself answered (a proxy sends none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
+    /// The answer asks the client to slow down (`SlowDown`, `ServiceUnavailable`, HTTP 429, a
+    /// bodiless 503, ...).
+    #[serde(default)]
+    pub throttling: bool,
+}
+
+impl ResponseMeta {
+    /// The attempts S3 throttled.
+    pub fn throttled(&self) -> impl Iterator<Item = &AttemptError> {
+        self.attempt_errors.iter().filter(|a| a.throttling)
+    }
 }
 
 crate::wire_enum! {
@@ -108,6 +136,8 @@ pub enum SkipReason {
     NothingWritten,
     /// No region could be learned (IMDS's token answer vanished and none was configured).
     NoRegion,
+    /// A stop signal (SIGINT, SIGTERM) ended the run before this step could run or finish.
+    Interrupted { signal: super::StopSignal },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -119,6 +149,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::BucketMissing => f.write_str("the bucket does not exist"),
             SkipReason::NothingWritten => f.write_str("this run wrote no object"),
             SkipReason::NoRegion => f.write_str("no region: IMDS gave none and none is configured"),
+            SkipReason::Interrupted { signal } => write!(f, "interrupted by {signal}"),
         }
     }
 }
@@ -152,7 +183,7 @@ pub struct OpDetail {
     /// put/get/delete: the object's key.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub key: Option<String>,
-    /// put/get: bytes sent or read.
+    /// put/get: bytes sent or read (a get that failed: the bytes that arrived before it did).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub bytes: Option<u64>,
     /// put/get: SHA-256 (base64) of what was sent or read.
@@ -183,6 +214,28 @@ pub struct OpDetail {
     /// made instead; the version remains.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub version_delete_denied: Option<bool>,
+    /// get of the probe object: its Object Lock retention mode (`GOVERNANCE`, `COMPLIANCE`),
+    /// as S3 reported it (a bucket's default retention applies to every new object).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_mode: Option<String>,
+    /// get of the probe object: until when Object Lock retains it (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_retain_until: Option<String>,
+    /// get of the probe object: an Object Lock legal hold is on.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_lock_legal_hold: Option<bool>,
+    /// delete: Object Lock refused deleting the exact version (HTTP 403); no plain delete (no
+    /// delete marker) was made, the version stays until its retention ends.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_retained: Option<bool>,
+    /// get: the body length the answer announced (`Content-Length`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub content_length: Option<u64>,
+    /// put: the answer to the attempt that wrote the object was lost (the connection was cut);
+    /// the SDK's retry found the key taken (HTTP 412), and reading the object back proved it is
+    /// this run's own (the same bytes): it counts as written, and is read back and deleted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answer_lost: Option<bool>,
 }
 
 /// Everything learned from one S3 operation.
@@ -317,6 +370,10 @@ pub struct TargetEvidence {
     /// The port of the endpoint override (`AWS_ENDPOINT_URL(_S3)`), when its URL names one.
     #[serde(default)]
     pub endpoint_port: Option<u16>,
+    /// This instance's stale probe objects removed before the probe (absent: read-only, or
+    /// the bucket could not be probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_cleanup: Option<super::StaleCleanup>,
 }
 
 impl TargetEvidence {

@@ -29,4 +29,8 @@ pub struct SinkOutcome {
     pub dropped: usize,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<ErrorInfo>,
+    /// Why this run's payload could not be spooled (`spooled` false): the spool directory and
+    /// the OS error (read-only, full, missing).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub spool_error: Option<String>,
 }

@@ -8,6 +8,7 @@ pub mod prefix_list;
 pub mod runtime;
 pub mod s3;
 pub mod s3_plan;
+pub mod stale;
 pub mod unsigned;
 
 use std::time::{Duration, Instant, SystemTime};
@@ -23,10 +24,12 @@ use crate::config::{
 use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
-    BucketListing, ContextEvidence, ContextSource, ErrorCode, ErrorInfo, Evidence, ImdsStep, Phase,
-    RegionSource, ResolverEvidence, ResolverSource, RunRequests, SkipReason, TargetEvidence,
+    BucketListing, ContextEvidence, ContextSource, CredentialsEvidence, ErrorCode, ErrorInfo,
+    Evidence, ImdsStep, OpEvidence, Phase, RegionSource, ResolverEvidence, ResolverSource,
+    RunRequests, S3Op, SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
+use crate::signal::{Stop, StopSignal};
 
 /// What the probe writes: small, recognisable, different per run.
 fn probe_body(run_id: &str, key: &str) -> Vec<u8> {
@@ -119,6 +122,11 @@ async fn resolve_region(
         "IMDS is disabled (AWS_EC2_METADATA_DISABLED)".to_string()
     } else {
         match &ctx.error {
+            // something answered at the IMDS address, and refused the token
+            Some(e) if e.http_status.is_some() => format!(
+                "the instance metadata service refused the session token ({}: {})",
+                e.code, e.message
+            ),
             Some(e) => format!(
                 "not on EC2: the instance metadata service did not answer ({}: {})",
                 e.code, e.message
@@ -140,9 +148,22 @@ pub struct RunOutput {
     pub host: String,
 }
 
+/// The error of a collection step a stop signal cut short.
+fn interrupted_error(signal: StopSignal, what: &str) -> ErrorInfo {
+    ErrorInfo::new(
+        Phase::Request,
+        ErrorCode::Interrupted,
+        format!("interrupted by {signal} before {what}"),
+    )
+}
+
 /// Run every collector and return the evidence. A `ConfigError` means the run could not
 /// start (no region, and IMDS not there at all); every other failure is evidence.
-pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
+///
+/// A stop signal (`stop`) ends the run early: the step under way is dropped (each bucket's
+/// probe first deletes what it wrote: see [`s3::probe_with`]), later steps are skipped, and the
+/// evidence says which signal came (`interrupted`).
+pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let deadline = Deadline::after(cfg.timeout);
@@ -165,55 +186,97 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     let ctx_budget = deadline
         .cap(imds_timeout * 3)
         .unwrap_or(Duration::from_millis(1));
-    let imds_log = net::timing::RequestLog::default();
-    let mut context = match tokio::time::timeout(
-        ctx_budget,
-        net::timing::capture_into(
-            imds_log.clone(),
-            context::collect(imds.as_ref(), endpoint.clone()),
-        ),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(_) => ContextEvidence {
-            source: ContextSource::None,
-            endpoint,
-            disabled: false,
-            duration: ctx_budget,
-            instance: None,
-            error: Some(ErrorInfo::new(
-                Phase::Request,
-                ErrorCode::ImdsTimeout,
-                format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
-            )),
-            failed_step: Some(ImdsStep::Metadata),
-            runtime: Default::default(),
-        },
-    };
-    context.runtime = runtime::collect();
-
-    // 2. Which region?
-    let (region, region_source) = resolve_region(cfg, &context).await?;
-
-    // 3. Which credentials?
-    let imds_for_creds = match (&imds, &context.source) {
-        (None, _) => Err("IMDS disabled (AWS_EC2_METADATA_DISABLED)".to_string()),
-        (Some(c), ContextSource::Imds) => Ok(c.clone()),
-        (Some(_), ContextSource::None) => Err("IMDS unreachable (see the imds check)".to_string()),
+    let ctx_started = Instant::now();
+    // 1 and 3 at once: the credential chain runs while the context arrives, and reads the
+    // instance role's credentials as soon as the context has listed the role.
+    let (role_tx, role_rx) = tokio::sync::oneshot::channel();
+    let imds_for_creds = match &imds {
+        None => Err("IMDS disabled (AWS_EC2_METADATA_DISABLED)".to_string()),
+        Some(c) => Ok(credentials::ImdsCredentials {
+            client: c.clone(),
+            role: role_rx,
+        }),
     };
     let creds_timeout = deadline
         .cap(cfg.imds_timeout.max(Duration::from_secs(2)))
         .unwrap_or(Duration::from_millis(1));
-    let ((credentials, provider), credentials_requests) =
-        net::timing::capture(credentials::find(credentials::CredentialsSetup {
+    // each logs its own requests (with their phase timings), though they run on one task
+    let imds_log = net::timing::RequestLog::default();
+    let creds_log = net::timing::RequestLog::default();
+    let context_task = async {
+        match tokio::time::timeout(
+            ctx_budget,
+            net::timing::capture_into(
+                imds_log.clone(),
+                context::collect(imds.as_ref(), endpoint.clone(), role_tx),
+            ),
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(_) => ContextEvidence {
+                source: ContextSource::None,
+                endpoint: endpoint.clone(),
+                disabled: false,
+                duration: ctx_budget,
+                instance: None,
+                error: Some(ErrorInfo::new(
+                    Phase::Request,
+                    ErrorCode::ImdsTimeout,
+                    format!("IMDS did not answer within {} ms", ctx_budget.as_millis()),
+                )),
+                failed_step: Some(ImdsStep::Metadata),
+                runtime: Default::default(),
+            },
+        }
+    };
+    let creds_task = net::timing::capture_into(
+        creds_log.clone(),
+        credentials::find(credentials::CredentialsSetup {
             http: http.clone(),
             resolver: resolver.clone(),
             profile: cfg.profile.clone(),
             imds: imds_for_creds,
             timeout: creds_timeout,
-        }))
-        .await;
+        }),
+    );
+    let (mut context, (credentials, provider)) = match stop
+        .unless(async { tokio::join!(context_task, creds_task) })
+        .await
+    {
+        Ok(both) => both,
+        Err(signal) => (
+            ContextEvidence {
+                source: ContextSource::None,
+                endpoint: endpoint.clone(),
+                disabled: imds_disabled,
+                duration: ctx_started.elapsed(),
+                instance: None,
+                error: Some(interrupted_error(signal, "IMDS answered")),
+                failed_step: None,
+                runtime: Default::default(),
+            },
+            (
+                CredentialsEvidence {
+                    provider: None,
+                    expires_at: None,
+                    key_kind: None,
+                    source: None,
+                    tried: vec![],
+                    duration: ctx_started.elapsed(),
+                    error: Some(interrupted_error(signal, "credentials were found")),
+                },
+                None,
+            ),
+        ),
+    };
+    context.runtime = runtime::collect();
+
+    // 2. Which region?
+    let (region, region_source) = match resolve_region(cfg, &context).await {
+        Err(_) if stop.received().is_some() => (String::new(), RegionSource::None),
+        r => r?,
+    };
 
     // 4. The S3 probes, one task per bucket.
     let id = run_id(cfg, started_at);
@@ -255,8 +318,11 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 proxy: proxy.clone(),
                 ip_ranges_url: ip_ranges::url(),
             };
+            let stop = stop.clone();
             Some(tokio::spawn(net::timing::capture(async move {
-                network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks).await
+                let collect =
+                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks);
+                stop.unless(collect).await.ok()
             })))
         }
         _ => None,
@@ -266,7 +332,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
     // region, probed read-only (nothing is written to a bucket the user did not name).
     let mut listing = None;
     let discovered: Vec<TargetConfig>;
-    let target_list = if cfg.discover() && have_creds && !no_region {
+    let target_list = if cfg.discover() && have_creds && !no_region && stop.received().is_none() {
         let home = context
             .instance
             .as_ref()
@@ -274,7 +340,14 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             .unwrap_or_else(|| region.clone());
         let s3 = aws::s3::SdkS3::new(&sdk, &home, cfg.path_style);
         let budget = deadline.cap(Duration::from_secs(5));
-        let (op, names) = s3.list_buckets(&home, DISCOVER_MAX, budget).await;
+        // a stop during the listing: no listing, nothing to probe (the run says it stopped)
+        let listed = stop
+            .unless(s3.list_buckets(&home, DISCOVER_MAX, budget))
+            .await;
+        let (op, names) = listed.unwrap_or_else(|_| {
+            let op = OpEvidence::skipped(S3Op::ListBuckets, SkipReason::NothingWritten);
+            (op, None)
+        });
         let mut buckets = names.unwrap_or_default();
         let more = buckets.len() > DISCOVER_MAX;
         buckets.truncate(DISCOVER_MAX);
@@ -288,7 +361,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
                 expect: Default::default(),
             })
             .collect();
-        listing = Some(BucketListing {
+        listing = (stop.received().is_none()).then_some(BucketListing {
             op,
             region: home,
             buckets,
@@ -324,21 +397,31 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
         );
         let via_proxy = proxy.proxy_for(&url);
         let raw = raw.clone();
+        let stop = stop.clone();
         tasks.spawn(async move {
             // bounded concurrency; the deadline still bounds the wait
             let _slot = slots.acquire_owned().await;
-            let mut ev = if no_region {
+            let mut ev = if let Some(signal) = stop.received() {
+                s3::skipped_target(spec, SkipReason::Interrupted { signal })
+            } else if no_region {
                 s3::skipped_target(spec, SkipReason::NoRegion)
             } else if have_creds {
-                s3::probe_target(&sdk, path_style, spec, deadline, &resolver).await
+                s3::probe_target(&sdk, path_style, spec, deadline, &resolver, &stop).await
             } else {
-                let dns = s3::dns_evidence(&spec, path_style, &deadline, &resolver).await;
+                let dns = stop
+                    .unless(s3::dns_evidence(&spec, path_style, &deadline, &resolver))
+                    .await
+                    .ok();
                 let mut ev = s3::skipped_target(spec, SkipReason::NoCredentials);
-                ev.dns = Some(dns);
+                ev.dns = dns;
                 ev
             };
-            if !no_region && s3_plan::wants_unsigned(have_creds, &ev.ops) {
-                ev.unsigned = Some(unsigned::head(&raw, &url, deadline.remaining()).await);
+            if !no_region
+                && stop.received().is_none()
+                && s3_plan::wants_unsigned(have_creds, &ev.ops)
+            {
+                let head = unsigned::head(&raw, &url, deadline.remaining());
+                ev.unsigned = stop.unless(head).await.ok();
             }
             ev.via_proxy = via_proxy;
             (i, ev)
@@ -354,7 +437,7 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
 
     let (network, network_requests) = match network_task {
         Some(t) => match t.await {
-            Ok((n, r)) => (Some(n), r),
+            Ok((n, r)) => (n, r),
             Err(_) => (None, vec![]),
         },
         None => (None, vec![]),
@@ -382,9 +465,15 @@ pub async fn run(cfg: &Config) -> Result<RunOutput, ConfigError> {
             },
             error: resolver.config_error(),
         }),
+        interrupted: stop.received(),
+        ca_bundle_certificates: cfg.ca_bundle.as_deref().map(|pem| {
+            String::from_utf8_lossy(pem)
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count()
+        }),
         requests: RunRequests {
             imds: imds_log.requests(),
-            credentials: credentials_requests,
+            credentials: creds_log.requests(),
             network: network_requests,
         },
     };

@@ -7,14 +7,16 @@
 //!
 //! Safety of user data: the put is conditional (`If-None-Match: *`) under the probe's own
 //! prefix with a key unique per run, so nothing is ever overwritten; the delete removes only
-//! the exact object (and version) this run wrote.
+//! the exact object (and version) this run wrote. A put refused (412) on a retry after its
+//! first answer was lost counts as written only once the object's bytes read back are this
+//! run's own ([`own_object`]).
 
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use sha2::{Digest, Sha256};
 
-use crate::aws::s3::{EncryptionOut, GetOut, ListOut, PutOut, S3Calls, SdkS3};
+use crate::aws::s3::{BodyError, EncryptionOut, GetOut, ListOut, PutOut, S3Calls, SdkS3};
 use crate::deadline::Deadline;
 use crate::evidence::{
     BucketEncryptionEvidence, BucketPolicyEvidence, DnsEvidence, ErrorCode, ErrorInfo, OpEvidence,
@@ -22,7 +24,12 @@ use crate::evidence::{
 };
 use crate::net::ProbeResolver;
 use crate::probe::dns;
-use crate::probe::s3_plan::{Call, Planner, Step, retry_plain_delete};
+use crate::probe::s3_plan::{
+    Budget, Call, Planner, STOP_CLEANUP, Step, put_may_have_written, refused_by_object_lock,
+    retry_plain_delete,
+};
+use crate::probe::stale;
+use crate::signal::{Stop, StopSignal};
 
 /// Bytes read of an existing object (`--key`): enough to prove access, never a large download.
 pub const USER_KEY_RANGE_BYTES: u64 = 1024;
@@ -69,31 +76,67 @@ pub async fn dns_evidence(
 }
 
 /// Probe one bucket over the SDK: DNS, then head, list, and (unless read-only) put, get,
-/// delete, then the bucket policy and default encryption.
+/// delete, then the bucket policy and default encryption, then this instance's stale probe
+/// objects. A stop signal ends it early (see [`probe_with`]).
 pub async fn probe_target(
     sdk: &SdkConfig,
     path_style: bool,
     spec: TargetSpec,
     deadline: Deadline,
     resolver: &ProbeResolver,
+    stop: &Stop,
 ) -> TargetEvidence {
-    let dns_ev = dns_evidence(&spec, path_style, &deadline, resolver).await;
+    let dns_ev = match stop
+        .unless(dns_evidence(&spec, path_style, &deadline, resolver))
+        .await
+    {
+        Ok(d) => d,
+        Err(signal) => return skipped_target(spec, SkipReason::Interrupted { signal }),
+    };
     let client = SdkS3::new(sdk, &spec.region, path_style);
-    probe_with(client, spec, deadline, Some(dns_ev)).await
+    probe_with(client, spec, deadline, Some(dns_ev), stop).await
+}
+
+/// Await `fut` unless `stop` comes first. A step that writes or deletes (`finish`) is not
+/// abandoned halfway: it gets [`STOP_CLEANUP`] more to finish, so that what it wrote is known
+/// and can be deleted; any other step is dropped at once.
+async fn unless_stopped<F: std::future::Future>(
+    stop: &Stop,
+    fut: F,
+    finish: bool,
+) -> Result<F::Output, StopSignal> {
+    let fut = std::pin::pin!(fut);
+    let mut fut = fut;
+    match stop.unless(fut.as_mut()).await {
+        Ok(v) => Ok(v),
+        Err(signal) if finish => tokio::time::timeout(STOP_CLEANUP, fut)
+            .await
+            .map_err(|_| signal),
+        Err(signal) => Err(signal),
+    }
 }
 
 /// Probe one bucket through `client`: plan each step, make the call, record what it says.
+///
+/// On a stop signal (`stop`), the step under way is dropped (a put or a delete first gets
+/// [`STOP_CLEANUP`] to finish), every later step is skipped as `interrupted`, except the delete
+/// of the object this run wrote, which still runs (exact version, [`STOP_CLEANUP`]).
 pub async fn probe_with<C: S3Calls>(
     mut client: C,
     spec: TargetSpec,
     deadline: Deadline,
     dns: Option<DnsEvidence>,
+    stop: &Stop,
 ) -> TargetEvidence {
     let mut planner = Planner::new(spec.read_only, spec.user_key.is_some());
     let mut ops: Vec<OpEvidence> = Vec::with_capacity(S3Op::CHECKED.len());
     let mut region = spec.region.clone();
     let mut bucket_region = None;
+    let never = Stop::never();
     for op in S3Op::CHECKED {
+        if let Some(signal) = stop.received() {
+            planner.interrupt(signal);
+        }
         let (call, budget) = match planner.next(op) {
             Step::Skip(reason) => {
                 ops.push(OpEvidence::skipped(op, reason));
@@ -101,96 +144,130 @@ pub async fn probe_with<C: S3Calls>(
             }
             Step::Run { call, budget } => (call, budget),
         };
+        // after a stop, the delete of what was written is not raced against it
+        let guard = if planner.interrupted().is_some() {
+            &never
+        } else {
+            stop
+        };
         let mut put_version = None;
         let ev = match call {
             Call::HeadBucket => {
-                let mut ev = client.head_bucket(&spec.bucket, budget.of(&deadline)).await;
-                bucket_region = ev.meta.bucket_region.clone();
-                if let Some(br) = &bucket_region {
-                    ev.detail.bucket_region = Some(br.clone());
-                    if *br != region && !br.is_empty() {
-                        // Follow the bucket, as the AWS CLI does; diagnose reports the mismatch.
-                        region = br.clone();
-                        client = client.in_region(&region);
+                let head = client.head_bucket(&spec.bucket, budget.of(&deadline));
+                unless_stopped(guard, head, false).await.map(|mut ev| {
+                    bucket_region = ev.meta.bucket_region.clone();
+                    if let Some(br) = &bucket_region {
+                        ev.detail.bucket_region = Some(br.clone());
+                        if *br != region && !br.is_empty() {
+                            // Follow the bucket, as the AWS CLI does; diagnose reports it.
+                            region = br.clone();
+                            client = client.in_region(&region);
+                        }
                     }
-                }
-                ev
+                    ev
+                })
             }
             Call::List => {
-                let (ev, out) = client
-                    .list(&spec.bucket, &spec.prefix, budget.of(&deadline))
-                    .await;
-                list_evidence(ev, &spec.prefix, out)
+                let list = client.list(&spec.bucket, &spec.prefix, budget.of(&deadline));
+                unless_stopped(guard, list, false)
+                    .await
+                    .map(|(ev, out)| list_evidence(ev, &spec.prefix, out))
             }
             Call::Put => {
                 let checksum = sha256_b64(&spec.body);
                 let budget = budget.of(&deadline);
-                let (ev, out) = client
-                    .put(&spec.bucket, &spec.probe_key, &spec.body, &checksum, budget)
-                    .await;
-                put_version = out.as_ref().map(|o| o.version_id.clone());
-                put_evidence(ev, &spec, &checksum, out)
+                let put = client.put(&spec.bucket, &spec.probe_key, &spec.body, &checksum, budget);
+                match unless_stopped(guard, put, true).await {
+                    Ok((ev, out)) => {
+                        put_version = out.as_ref().map(|o| o.version_id.clone());
+                        let mut ev = put_evidence(ev, &spec, &checksum, out);
+                        // the answer lost, the retry refused: claimed only if the bytes are ours
+                        let claim = own_object(&client, &spec, &deadline);
+                        if put_may_have_written(&ev)
+                            && let Ok(Some(version)) = unless_stopped(guard, claim, true).await
+                        {
+                            ev.outcome = OpOutcome::Ok;
+                            ev.detail.answer_lost = Some(true);
+                            ev.detail.version_id.clone_from(&version);
+                            put_version = Some(version);
+                        }
+                        Ok(ev)
+                    }
+                    Err(signal) => Err(signal),
+                }
             }
             Call::GetProbeObject => {
                 let budget = budget.of(&deadline);
-                let (ev, out) = client
-                    .get(&spec.bucket, &spec.probe_key, None, budget)
-                    .await;
-                probe_get_evidence(ev, &spec, out)
+                let get = client.get(&spec.bucket, &spec.probe_key, None, budget);
+                unless_stopped(guard, get, false)
+                    .await
+                    .map(|(ev, out)| probe_get_evidence(ev, &spec, out))
             }
             Call::GetUserKey => {
                 let key = spec.user_key.as_deref().unwrap_or_default();
                 let range = user_key_range();
                 let budget = budget.of(&deadline);
-                let (ev, out) = client.get(&spec.bucket, key, Some(&range), budget).await;
-                user_get_evidence(ev, key, range, out)
+                let get = client.get(&spec.bucket, key, Some(&range), budget);
+                unless_stopped(guard, get, false)
+                    .await
+                    .map(|(ev, out)| user_get_evidence(ev, key, range, out))
             }
             Call::Delete { version } => {
-                let key = &spec.probe_key;
-                let v = version.as_deref();
-                let mut ev = client
-                    .delete(&spec.bucket, key, v, budget.of(&deadline))
-                    .await;
-                if retry_plain_delete(v, &ev) {
-                    let budget = budget.of(&deadline);
-                    let mut plain = client.delete(&spec.bucket, key, None, budget).await;
-                    plain.duration += ev.duration;
-                    plain.detail.version_delete_denied = Some(true);
-                    ev = plain;
-                } else if let Some(v) = version {
-                    ev.detail.version_id = Some(v);
-                }
-                ev.detail.key = Some(key.clone());
-                ev
+                let locked = ops.iter().any(|o| {
+                    o.op == S3Op::Get
+                        && (o.detail.object_lock_mode.is_some()
+                            || o.detail.object_lock_legal_hold == Some(true))
+                });
+                let delete =
+                    delete_probe_object(&client, &spec, version, locked, budget, &deadline);
+                unless_stopped(guard, delete, true).await
             }
             Call::GetBucketPolicy | Call::GetBucketEncryption => {
                 unreachable!("not one of S3Op::CHECKED")
             }
         };
-        planner.record(&ev, put_version);
-        ops.push(ev);
+        match ev {
+            Ok(ev) => {
+                planner.record(&ev, put_version);
+                ops.push(ev);
+            }
+            Err(signal) => {
+                planner.interrupt(signal);
+                ops.push(OpEvidence::skipped(op, SkipReason::Interrupted { signal }));
+            }
+        }
     }
 
     // The bucket policy, when readable (a denial is evidence, not a failure).
     let bucket_policy = match planner.next(S3Op::GetBucketPolicy) {
         Step::Skip(_) => None,
         Step::Run { budget, .. } => {
-            let (ev, out) = client
-                .get_bucket_policy(&spec.bucket, budget.of(&deadline))
-                .await;
-            Some(policy_evidence(ev, out))
+            let get = client.get_bucket_policy(&spec.bucket, budget.of(&deadline));
+            stop.unless(get)
+                .await
+                .ok()
+                .map(|(ev, out)| policy_evidence(ev, out))
         }
     };
     // The default encryption, when readable: it names the KMS key a put needs.
     let bucket_encryption = match planner.next(S3Op::GetBucketEncryption) {
         Step::Skip(_) => None,
         Step::Run { budget, .. } => {
-            let (ev, out) = client
-                .get_bucket_encryption(&spec.bucket, budget.of(&deadline))
-                .await;
-            Some(encryption_evidence(ev, out))
+            let get = client.get_bucket_encryption(&spec.bucket, budget.of(&deadline));
+            stop.unless(get)
+                .await
+                .ok()
+                .map(|(ev, out)| encryption_evidence(ev, out))
         }
     };
+    // Last, with what is left: this instance's probe objects that earlier runs left behind.
+    let stale_cleanup =
+        if spec.read_only || planner.stop().is_some() || planner.interrupted().is_some() {
+            None
+        } else {
+            let clean = stale::cleanup(&client, &spec.bucket, &spec.probe_key, &deadline);
+            stop.unless(clean).await.ok()
+        };
 
     TargetEvidence {
         bucket: spec.bucket,
@@ -209,7 +286,57 @@ pub async fn probe_with<C: S3Calls>(
         endpoint_port: dns::s3_endpoint_override()
             .as_deref()
             .and_then(dns::url_port),
+        stale_cleanup,
     }
+}
+
+/// Is the object at the probe key this run's own (its bytes, unique to the run, are those the
+/// put sent)? Then its version (`Some(None)` unversioned). Anything else is left alone.
+async fn own_object<C: S3Calls>(
+    client: &C,
+    spec: &TargetSpec,
+    deadline: &Deadline,
+) -> Option<Option<String>> {
+    let budget = Budget::ReservingCleanup.of(deadline);
+    let (_, out) = client
+        .get(&spec.bucket, &spec.probe_key, None, budget)
+        .await;
+    let out = out?;
+    (out.body.ok()? == spec.body).then_some(out.version_id)
+}
+
+/// The delete of the probe object: exactly `version` when the put returned one. When deleting
+/// the version is denied, a plain delete (see [`retry_plain_delete`]), unless Object Lock
+/// (`locked`: the get saw a retention or a legal hold) refused it: then the object is retained.
+async fn delete_probe_object<C: S3Calls>(
+    client: &C,
+    spec: &TargetSpec,
+    version: Option<String>,
+    locked: bool,
+    budget: Budget,
+    deadline: &Deadline,
+) -> OpEvidence {
+    let key = &spec.probe_key;
+    let v = version.as_deref();
+    let mut ev = client
+        .delete(&spec.bucket, key, v, budget.of(deadline))
+        .await;
+    let retained = refused_by_object_lock(v, locked, &ev);
+    if retained {
+        ev.detail.object_retained = Some(true);
+    }
+    if retry_plain_delete(v, &ev, retained) {
+        let mut plain = client
+            .delete(&spec.bucket, key, None, budget.of(deadline))
+            .await;
+        plain.duration += ev.duration;
+        plain.detail.version_delete_denied = Some(true);
+        ev = plain;
+    } else if let Some(v) = version {
+        ev.detail.version_id = Some(v);
+    }
+    ev.detail.key = Some(key.clone());
+    ev
 }
 
 fn list_evidence(mut ev: OpEvidence, prefix: &str, out: Option<ListOut>) -> OpEvidence {
@@ -282,12 +409,11 @@ fn encryption_evidence(ev: OpEvidence, out: Option<EncryptionOut>) -> BucketEncr
     }
 }
 
-fn body_read_error(message: String) -> OpOutcome {
-    OpOutcome::Failed(ErrorInfo::new(
-        Phase::Response,
-        ErrorCode::BodyReadError,
-        message,
-    ))
+/// A body that did not arrive in full, or intact: the get fails with its error, and the detail
+/// keeps how much had arrived.
+fn body_failed(ev: &mut OpEvidence, e: BodyError) {
+    ev.detail.bytes = Some(e.received);
+    ev.outcome = OpOutcome::Failed(e.error);
 }
 
 /// The read-back of the probe object: the bytes written, and S3's checksum of them.
@@ -295,9 +421,13 @@ fn probe_get_evidence(mut ev: OpEvidence, spec: &TargetSpec, out: Option<GetOut>
     let expected = sha256_b64(&spec.body);
     ev.detail.key = Some(spec.probe_key.clone());
     let Some(out) = out else { return ev };
+    ev.detail.content_length = out.content_length;
+    ev.detail.object_lock_mode = out.lock_mode;
+    ev.detail.object_lock_retain_until = out.lock_retain_until;
+    ev.detail.object_lock_legal_hold = out.legal_hold.then_some(true);
     let bytes = match out.body {
-        Err(message) => {
-            ev.outcome = body_read_error(message);
+        Err(e) => {
+            body_failed(&mut ev, e);
             return ev;
         }
         Ok(bytes) => bytes,
@@ -346,9 +476,10 @@ fn user_get_evidence(
         if let Some(t) = out.object_size {
             ev.detail.object_size = Some(t);
         }
+        ev.detail.content_length = out.content_length;
         match out.body {
             Ok(bytes) => ev.detail.bytes = Some(bytes.len() as u64),
-            Err(message) => ev.outcome = body_read_error(message),
+            Err(e) => body_failed(&mut ev, e),
         }
     }
     ev
@@ -375,6 +506,7 @@ pub fn skipped_target(spec: TargetSpec, reason: SkipReason) -> TargetEvidence {
         unsigned: None,
         bucket_encryption: None,
         endpoint_port: None,
+        stale_cleanup: None,
     }
 }
 

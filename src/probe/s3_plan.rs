@@ -9,10 +9,14 @@
 use std::time::Duration;
 
 use crate::deadline::Deadline;
-use crate::evidence::{OpEvidence, S3Op, SkipReason};
+use crate::evidence::{OpEvidence, S3Op, SkipReason, StopSignal};
 
 /// Time kept back so that an object this run wrote can always be deleted.
 pub const CLEANUP_RESERVE: Duration = Duration::from_millis(1500);
+
+/// After a stop signal: the time the delete of what was written may take (the whole run then
+/// ends within 2 s of the signal), whatever is left of the run deadline.
+pub const STOP_CLEANUP: Duration = Duration::from_millis(1500);
 
 /// Longest time reading the bucket policy (or the default encryption) may take.
 pub const POLICY_CAP: Duration = Duration::from_secs(3);
@@ -26,6 +30,8 @@ pub enum Budget {
     ReservingCleanup,
     /// At most [`POLICY_CAP`].
     PolicyCap,
+    /// [`STOP_CLEANUP`]: the delete after a stop signal.
+    AfterStop,
 }
 
 impl Budget {
@@ -35,6 +41,7 @@ impl Budget {
             Budget::Remaining => deadline.remaining(),
             Budget::ReservingCleanup => deadline.remaining_reserving(CLEANUP_RESERVE),
             Budget::PolicyCap => deadline.cap(POLICY_CAP),
+            Budget::AfterStop => Some(STOP_CLEANUP),
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct Planner {
     written: Option<Option<String>>,
     /// Why the bucket policy is not read (head_bucket: S3 unreachable, or no bucket).
     policy_skip: Option<SkipReason>,
+    /// A stop signal came: only the delete of what was written still runs.
+    interrupted: Option<StopSignal>,
 }
 
 impl Planner {
@@ -93,7 +102,19 @@ impl Planner {
             stop: None,
             written: None,
             policy_skip: None,
+            interrupted: None,
         }
+    }
+
+    /// A stop signal came: every later step is skipped, except the delete of what this run
+    /// wrote, which gets [`Budget::AfterStop`].
+    pub fn interrupt(&mut self, signal: StopSignal) {
+        self.interrupted.get_or_insert(signal);
+    }
+
+    /// The stop signal, once one came.
+    pub fn interrupted(&self) -> Option<StopSignal> {
+        self.interrupted
     }
 
     /// Why later operations are skipped, if they are.
@@ -110,6 +131,17 @@ impl Planner {
     /// and [`S3Op::GetBucketEncryption`] (whose skip means "not read": the evidence has no
     /// policy, or no encryption, then).
     pub fn next(&self, op: S3Op) -> Step {
+        if let Some(signal) = self.interrupted {
+            return match (&self.written, op) {
+                (Some(version), S3Op::Delete) => run(
+                    Call::Delete {
+                        version: version.clone(),
+                    },
+                    Budget::AfterStop,
+                ),
+                _ => Step::Skip(SkipReason::Interrupted { signal }),
+            };
+        }
         let stopped = || self.stop.clone().map(Step::Skip);
         match op {
             S3Op::HeadBucket => run(Call::HeadBucket, Budget::Remaining),
@@ -187,13 +219,33 @@ pub fn stop_after(ev: &OpEvidence) -> Option<SkipReason> {
 /// After a delete of an exact version: retry as a plain delete? Deleting a version needs
 /// `s3:DeleteObjectVersion`; with only `s3:DeleteObject`, a plain delete still hides the
 /// object (a delete marker) rather than leave it.
-pub fn retry_plain_delete(version: Option<&str>, ev: &OpEvidence) -> bool {
-    version.is_some() && ev.error().is_some_and(|e| e.http_status == Some(403))
+/// Never after Object Lock refused it ([`refused_by_object_lock`]): the version stays whatever
+/// the probe does, and a delete marker would only add one more thing of the probe's.
+pub fn retry_plain_delete(version: Option<&str>, ev: &OpEvidence, retained: bool) -> bool {
+    version.is_some() && !retained && ev.error().is_some_and(|e| e.http_status == Some(403))
+}
+
+/// Did Object Lock refuse this delete of an exact version? A 403, when the read-back reported
+/// a retention or a legal hold on the object (`locked`), or when S3's message says so ("Access
+/// Denied because object protected by object lock.").
+pub fn refused_by_object_lock(version: Option<&str>, locked: bool, ev: &OpEvidence) -> bool {
+    version.is_some()
+        && ev.error().is_some_and(|e| {
+            e.http_status == Some(403)
+                && (locked || e.message.to_ascii_lowercase().contains("object lock"))
+        })
 }
 
 /// Read the bucket policy? Not when head_bucket found S3 unreachable or no bucket (404).
 pub fn read_policy(head: &OpEvidence) -> bool {
     !matches!(head.error(), Some(e) if e.is_network() || e.http_status == Some(404))
+}
+
+/// After the conditional put: could the object at the key be this run's own? The key is unique
+/// to the run, so an HTTP 412 (`If-None-Match: *` found it taken) on a retry means an earlier
+/// attempt most likely wrote it and its answer was lost; reading it back tells.
+pub fn put_may_have_written(put: &OpEvidence) -> bool {
+    put.meta.attempts > 1 && put.error().is_some_and(|e| e.http_status == Some(412))
 }
 
 #[cfg(test)]

@@ -284,11 +284,33 @@ fn stop_after_names_the_step_and_the_missing_bucket() {
 #[test]
 fn a_denied_version_delete_falls_back_to_a_plain_delete_only() {
     let denied = service(S3Op::Delete, "AccessDenied", 403);
-    assert!(retry_plain_delete(Some("v1"), &denied));
-    assert!(!retry_plain_delete(None, &denied));
-    assert!(!retry_plain_delete(Some("v1"), &ok(S3Op::Delete)));
+    assert!(retry_plain_delete(Some("v1"), &denied, false));
+    assert!(!retry_plain_delete(None, &denied, false));
+    assert!(!retry_plain_delete(Some("v1"), &ok(S3Op::Delete), false));
     assert!(!retry_plain_delete(
         Some("v1"),
+        &service(S3Op::Delete, "InternalError", 500),
+        false
+    ));
+    // Object Lock refused it: no plain delete (it would only add a delete marker)
+    assert!(!retry_plain_delete(Some("v1"), &denied, true));
+}
+
+#[test]
+fn object_lock_refusals_are_told_by_the_retention_read_back_or_s3s_message() {
+    let bare = service(S3Op::Delete, "AccessDenied", 403);
+    assert!(refused_by_object_lock(Some("v1"), true, &bare));
+    assert!(!refused_by_object_lock(Some("v1"), false, &bare));
+    assert!(!refused_by_object_lock(None, true, &bare));
+    let mut s3s = bare.clone();
+    if let OpOutcome::Failed(e) = &mut s3s.outcome {
+        e.message = "Access Denied because object protected by object lock.".into();
+    }
+    assert!(refused_by_object_lock(Some("v1"), false, &s3s));
+    assert!(!refused_by_object_lock(Some("v1"), true, &ok(S3Op::Delete)));
+    assert!(!refused_by_object_lock(
+        Some("v1"),
+        true,
         &service(S3Op::Delete, "InternalError", 500)
     ));
 }
@@ -358,5 +380,44 @@ fn unsigned_url_style() {
     assert_eq!(
         unsigned_url("b", "us-east-1", false, Some("https://s3.example:9000/")),
         "https://s3.example:9000/b"
+    );
+}
+
+#[test]
+fn after_a_stop_signal_only_the_delete_of_what_was_written_runs() {
+    let signal = StopSignal::Sigterm;
+    let mut p = Planner::new(false, false);
+    p.record(&ok(S3Op::HeadBucket), None);
+    p.record(&ok(S3Op::Put), Some(Some("v1".into())));
+    p.interrupt(signal);
+    p.interrupt(StopSignal::Sigint); // the first signal counts
+    assert_eq!(p.interrupted(), Some(signal));
+    assert_eq!(
+        p.next(S3Op::Get),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    assert_eq!(
+        p.next(S3Op::Delete),
+        Step::Run {
+            call: Call::Delete {
+                version: Some("v1".into())
+            },
+            budget: Budget::AfterStop
+        }
+    );
+    assert_eq!(
+        p.next(S3Op::GetBucketPolicy),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    // nothing written: nothing to delete
+    let mut q = Planner::new(false, false);
+    q.interrupt(signal);
+    assert_eq!(
+        q.next(S3Op::Delete),
+        Step::Skip(SkipReason::Interrupted { signal })
+    );
+    assert_eq!(
+        Budget::AfterStop.of(&Deadline::after(Duration::ZERO)),
+        Some(STOP_CLEANUP)
     );
 }

@@ -19,6 +19,13 @@ struct Fake {
     put_version: Option<String>,
     /// What a get returns instead of what was put.
     corrupt: bool,
+    /// The get's body fails with this error after this many bytes.
+    cut: Option<(ErrorInfo, u64)>,
+    /// The put's answer is lost and the retry gets HTTP 412: the key then holds what the put
+    /// sent (`Some(true)`), or another object (`Some(false)`).
+    lost_put: Option<bool>,
+    /// The Object Lock retention a get reports (mode, until).
+    lock: Option<(&'static str, &'static str)>,
     policy: Option<String>,
     region: String,
     stored: Arc<Mutex<Option<Vec<u8>>>>,
@@ -94,6 +101,19 @@ impl S3Calls for Fake {
         sha256_b64: &str,
         budget: Option<Duration>,
     ) -> (OpEvidence, Option<PutOut>) {
+        if let Some(ours) = self.lost_put {
+            let found = if ours {
+                body.to_vec()
+            } else {
+                b"not ours".to_vec()
+            };
+            *self.stored.lock().unwrap() = Some(found);
+            let mut ev = self.answer("put", S3Op::Put, budget);
+            ev.meta.attempts = 2;
+            ev.meta.http_status = Some(412);
+            ev.outcome = OpOutcome::Failed(http("PreconditionFailed", 412));
+            return (ev, None);
+        }
         pair(self.answer("put", S3Op::Put, budget), || {
             *self.stored.lock().unwrap() = Some(body.to_vec());
             PutOut {
@@ -123,7 +143,18 @@ impl S3Calls for Fake {
             GetOut {
                 checksum_sha256,
                 object_size: range.map(|_| 5000),
-                body: Ok(body),
+                content_length: Some(body.len() as u64),
+                version_id: self.put_version.clone(),
+                body: match &self.cut {
+                    Some((error, received)) => Err(crate::aws::s3::BodyError {
+                        error: error.clone(),
+                        received: *received,
+                    }),
+                    None => Ok(body),
+                },
+                lock_mode: self.lock.map(|l| l.0.to_string()),
+                lock_retain_until: self.lock.map(|l| l.1.to_string()),
+                legal_hold: false,
             }
         })
     }
@@ -186,6 +217,7 @@ async fn probe(f: &Fake, spec: TargetSpec) -> TargetEvidence {
         spec,
         Deadline::after(Duration::from_secs(30)),
         None,
+        &crate::signal::Stop::never(),
     )
     .await
 }
@@ -269,6 +301,34 @@ async fn a_put_refused_by_its_condition_deletes_nothing() {
     }
     assert!(!f.calls().iter().any(|c| c.starts_with("delete")));
     assert!(!f.calls().iter().any(|c| c.starts_with("get")));
+}
+
+#[tokio::test]
+async fn a_version_delete_refused_by_object_lock_is_never_retried() {
+    let f = Fake {
+        put_version: Some("v1".into()),
+        lock: Some(("COMPLIANCE", "2026-12-01T00:00:00Z")),
+        ..fake()
+    }
+    .failing("delete_version", http("AccessDenied", 403));
+    let t = probe(&f, spec(false, None)).await;
+    let get = &t.op(S3Op::Get).unwrap().detail;
+    assert_eq!(get.object_lock_mode.as_deref(), Some("COMPLIANCE"));
+    assert_eq!(
+        get.object_lock_retain_until.as_deref(),
+        Some("2026-12-01T00:00:00Z")
+    );
+    let delete = t.op(S3Op::Delete).unwrap();
+    assert!(matches!(delete.outcome, OpOutcome::Failed(_)));
+    assert_eq!(delete.detail.object_retained, Some(true));
+    assert_eq!(delete.detail.version_id.as_deref(), Some("v1"));
+    assert_eq!(delete.detail.version_delete_denied, None);
+    let deletes: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("delete"))
+        .collect();
+    assert_eq!(deletes, ["delete_version@us-east-1"]);
 }
 
 #[tokio::test]
@@ -370,6 +430,72 @@ async fn a_read_back_that_differs_fails_and_the_object_is_still_deleted() {
 }
 
 #[tokio::test]
+async fn a_body_cut_short_fails_the_get_keeps_what_arrived_and_the_object_is_deleted() {
+    let reset = ErrorInfo {
+        http_status: Some(200),
+        ..ErrorInfo::new(Phase::Response, ErrorCode::ConnectionReset, "reset")
+    };
+    let f = Fake {
+        cut: Some((reset.clone(), 4)),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let get = t.op(S3Op::Get).unwrap();
+    assert_eq!(get.error(), Some(&reset));
+    assert_eq!(get.detail.bytes, Some(4));
+    assert_eq!(get.detail.content_length, Some(11));
+    assert_eq!(get.detail.verified, None);
+    assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
+    assert!(
+        f.calls().iter().any(|c| c.starts_with("delete")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_put_whose_answer_was_lost_is_claimed_only_when_the_object_is_the_runs_own() {
+    let f = Fake {
+        lost_put: Some(true),
+        put_version: Some("v1".into()),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let put = t.op(S3Op::Put).unwrap();
+    assert_eq!(put.outcome, OpOutcome::Ok);
+    assert_eq!(put.detail.answer_lost, Some(true));
+    assert_eq!(put.detail.version_id.as_deref(), Some("v1"));
+    assert_eq!(t.op(S3Op::Get).unwrap().detail.verified, Some(true));
+    assert_eq!(*outcome(&t, S3Op::Delete), OpOutcome::Ok);
+    assert!(
+        f.calls().contains(&"delete_version@us-east-1".to_string()),
+        "{:?}",
+        f.calls()
+    );
+
+    // another object at the key: left alone, nothing read back as ours, nothing deleted
+    let f = Fake {
+        lost_put: Some(false),
+        ..fake()
+    };
+    let t = probe(&f, spec(false, None)).await;
+    let put = t.op(S3Op::Put).unwrap();
+    assert_eq!(put.error().unwrap().http_status, Some(412));
+    assert_eq!(put.detail.answer_lost, None);
+    for op in [S3Op::Get, S3Op::Delete] {
+        assert_eq!(
+            *outcome(&t, op),
+            OpOutcome::Skipped(SkipReason::NothingWritten)
+        );
+    }
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("delete")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[tokio::test]
 async fn no_bucket_policy_is_no_error() {
     let f = fake().failing("policy", http("NoSuchBucketPolicy", 404));
     let t = probe(&f, spec(true, None)).await;
@@ -401,6 +527,7 @@ async fn a_passed_deadline_fails_each_step() {
         spec(false, None),
         Deadline::after(Duration::ZERO),
         None,
+        &crate::signal::Stop::never(),
     )
     .await;
     for op in [S3Op::HeadBucket, S3Op::List, S3Op::Put] {
@@ -411,4 +538,29 @@ async fn a_passed_deadline_fails_each_step() {
         *outcome(&t, S3Op::Delete),
         OpOutcome::Skipped(SkipReason::NothingWritten)
     );
+}
+
+#[tokio::test]
+async fn a_stop_before_the_probe_skips_every_step_and_calls_nothing() {
+    let f = fake();
+    let (stop, fire) = crate::signal::Stop::manual();
+    fire(StopSignal::Sigint);
+    let t = probe_with(
+        f.clone(),
+        spec(false, None),
+        Deadline::after(Duration::from_secs(30)),
+        None,
+        &stop,
+    )
+    .await;
+    for op in S3Op::CHECKED {
+        assert_eq!(
+            *outcome(&t, op),
+            OpOutcome::Skipped(SkipReason::Interrupted {
+                signal: StopSignal::Sigint
+            })
+        );
+    }
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
+    assert!(t.stale_cleanup.is_none() && t.bucket_policy.is_none());
 }

@@ -468,10 +468,14 @@ pub fn render_verbose<W: Write>(r: &Report, mut w: W, st: Style, verbose: bool) 
         counts[c.status as usize] += 1;
     }
     let total: usize = counts.iter().sum();
-    let verdict = if r.ok {
-        st.paint("32;1", "OK")
-    } else {
-        st.paint("31;1", "FAIL")
+    let stopped;
+    let verdict = match r.interrupted {
+        Some(signal) => {
+            stopped = format!("INTERRUPTED by {signal} (partial report)");
+            st.paint("33;1", &stopped)
+        }
+        None if r.ok => st.paint("32;1", "OK"),
+        None => st.paint("31;1", "FAIL"),
     };
     writeln!(w)?;
     writeln!(

@@ -8,3 +8,5 @@ pub mod model;
 pub mod phases;
 pub mod prometheus;
 pub mod sink;
+pub mod watch;
+pub mod watch_render;

@@ -13,7 +13,7 @@ use crate::evidence::{
     DnsAnswer, EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext,
     KeyKind, NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
     ProxyEvidence, RegionSource, RequestTiming, ResolverEvidence, RouteTableEvidence,
-    RuntimeEvidence, SecurityGroupEvidence, SinkOutcome, TargetEvidence,
+    RuntimeEvidence, SecurityGroupEvidence, SinkOutcome, StaleCleanup, StopSignal, TargetEvidence,
 };
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
@@ -89,6 +89,10 @@ pub struct TargetReport {
     /// The bucket's default encryption (GetBucketEncryption); absent when it was not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_encryption: Option<EncryptionReport>,
+    /// This instance's stale probe objects (earlier runs' leftovers) found and removed before
+    /// this run's end; absent in `--read-only` mode or when the bucket could not be probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_cleanup: Option<StaleCleanup>,
 }
 
 /// A bucket's default encryption as GetBucketEncryption told it.
@@ -157,6 +161,10 @@ pub struct Report {
     /// The DNS servers the resolver asks, and where they came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolver: Option<ResolverEvidence>,
+    /// The signal that stopped the run before it finished (`SIGINT`, `SIGTERM`): the report is
+    /// partial and `ok` is false. Absent when the run finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<StopSignal>,
 }
 
 fn ms(d: std::time::Duration) -> u64 {
@@ -439,6 +447,13 @@ impl Report {
         self.sinks = outcomes;
     }
 
+    /// A stop signal came (also after the evidence was gathered, e.g. during the sinks'
+    /// delivery): the report is partial, and not ok.
+    pub fn mark_interrupted(&mut self, signal: StopSignal) {
+        self.interrupted.get_or_insert(signal);
+        self.ok = false;
+    }
+
     /// Build the report from the evidence and its diagnosis.
     pub fn build(ev: &Evidence, dx: &Diagnosis) -> Self {
         let started_at = aws_smithy_types::DateTime::from(ev.started_at)
@@ -467,13 +482,14 @@ impl Report {
                     bucket_key_enabled: e.bucket_key_enabled,
                     error: e.error.clone(),
                 }),
+                stale_cleanup: t.stale_cleanup.clone(),
             })
             .collect();
         let findings = dx.all_findings().cloned().collect();
         Report {
             schema: SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
-            ok: dx.ok(),
+            ok: dx.ok() && ev.interrupted.is_none(),
             run_id: ev.run_id.clone(),
             started_at,
             duration_ms: ms(ev.duration),
@@ -524,6 +540,7 @@ impl Report {
             proxy: ev.proxy.clone(),
             resolver: ev.resolver.clone(),
             sinks: vec![],
+            interrupted: ev.interrupted,
         }
     }
 

@@ -63,6 +63,26 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// moto builds its EC2 backend (AWS-managed prefix lists, AMIs) on the first EC2 request of a
+/// region: seconds on a loaded machine, where EC2 answers in milliseconds. Pay that here, once,
+/// so a probe's bounded EC2 step measures the probe, not moto's start.
+fn warm_ec2(port: u16) {
+    let body = "Action=DescribeManagedPrefixLists&Version=2016-11-15";
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = write!(
+        s,
+        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIAWARM/20260101/us-east-1/ec2/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut sink = String::new();
+    let _ = s.read_to_string(&mut sink);
+}
+
 /// A moto_server of its own, on a free port, with its request log captured.
 pub struct Moto {
     child: Child,
@@ -92,6 +112,7 @@ impl Moto {
                     break; // port taken or crashed: try another port
                 }
                 if matches!(http_get(port, "/moto-api/"), Some((200, _))) {
+                    warm_ec2(port);
                     return Moto {
                         child,
                         port,
@@ -578,5 +599,86 @@ impl Drop for Dnsmasq {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A probe started and left running, to be signalled mid-run ([`Running::signal`]) and then
+/// waited for ([`Running::wait`]); its output goes to files, as with [`run_bounded`].
+pub struct Running {
+    child: Child,
+    t0: Instant,
+    out_dir: TempDir,
+    _home: TempDir,
+}
+
+impl Running {
+    /// Start `cmd` (a command that ends in vpce-probe, which keeps its pid: `vpc.sh exec`
+    /// execs); `home` lives until the run ends.
+    pub fn spawn(mut cmd: Command, home: TempDir) -> Self {
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let child = cmd
+            .stdout(std::fs::File::create(out_dir.path().join("stdout")).unwrap())
+            .stderr(std::fs::File::create(out_dir.path().join("stderr")).unwrap())
+            .spawn()
+            .expect("spawn vpce-probe");
+        Running {
+            child,
+            t0: Instant::now(),
+            out_dir,
+            _home: home,
+        }
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.t0.elapsed()
+    }
+
+    /// Send `sig` (`TERM`, `INT`, `KILL`) to the probe.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{sig} {} failed", self.child.id());
+    }
+
+    /// Still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait for the end (failing the test after 60 s in all), capture the output.
+    pub fn wait(mut self) -> Run {
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if self.t0.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("vpce-probe hung for 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = self.t0.elapsed();
+        let read = |f: &str| std::fs::read_to_string(self.out_dir.path().join(f)).unwrap();
+        let stderr = read("stderr");
+        assert!(
+            !stderr.contains("panicked"),
+            "vpce-probe panicked:\n{stderr}"
+        );
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            // killed by a signal it did not handle: minus the signal (never 128 + n, which is
+            // what the probe exits with when it handled it)
+            code: status
+                .code()
+                .unwrap_or_else(|| -status.signal().unwrap_or(0)),
+            stdout: read("stdout"),
+            stderr,
+            elapsed,
+        }
     }
 }

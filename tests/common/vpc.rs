@@ -349,6 +349,11 @@ impl SimVpc {
         );
     }
 
+    /// The probe's state directory (`VPCE_PROBE_STATE_DIR`: caches, the sinks' spool).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     /// The proxy's CONNECT lines so far.
     pub fn proxy_log(&self) -> Vec<String> {
         std::fs::read_to_string(self.var("PROXY_LOG"))
@@ -372,6 +377,13 @@ impl SimVpc {
             "vpc.sh resolv: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// [`SimVpc::probe_env`], started and left running (to signal it), then waited for.
+    pub fn spawn_probe(&self, args: &[&str], env: &[(&str, &str)]) -> super::Running {
+        let home = tempfile::tempdir().unwrap();
+        let cmd = self.command_in("exec", args, env, home.path());
+        super::Running::spawn(cmd, home)
     }
 
     /// Every request the S3 front saw, in order (one JSON object each).
@@ -411,6 +423,22 @@ impl SimVpc {
 
     fn probe_in(&self, how: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let home = tempfile::tempdir().unwrap();
+        run_bounded(self.command_in(how, args, env, home.path()))
+    }
+
+    /// The command [`SimVpc::probe`] runs, for a test to start and follow itself (e.g. a
+    /// long-running `check --watch`): its pid is the probe's. `home` becomes its HOME.
+    pub fn probe_command(&self, args: &[&str], home: &std::path::Path) -> Command {
+        self.command_in("exec", args, &[], home)
+    }
+
+    fn command_in(
+        &self,
+        how: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        home: &std::path::Path,
+    ) -> Command {
         let mut cmd = Command::new(sim_script());
         cmd.args([
             how,
@@ -422,13 +450,13 @@ impl SimVpc {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
         .env("VPCE_PROBE_STATE_DIR", self.state.path())
         .envs(env.iter().copied())
         .stdin(Stdio::null());
-        run_bounded(cmd)
+        cmd
     }
 }
 

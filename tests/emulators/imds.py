@@ -12,9 +12,18 @@ the ways the probe depends on:
   IAM role and its temporary credentials, the instance identity document.
 
 The instance is described by a JSON file (``--config``); ``GET /_emulator/stats`` reports how many
-requests were seen, and how many came without a token (tests assert the probe never uses v1).
+requests were seen, and how many came without a token (tests assert the probe never uses v1),
+the count per ``METHOD path`` (``by_path``: tests assert there is no retry storm, and that the
+role's credentials are read once) and the most requests ever in flight at once
+(``max_in_flight``: the probe's independent reads run concurrently).
 Faults for tests: ``"fault": "hang"`` (accepts, never answers), ``"fault": "no-ttl"`` (token
-response without the TTL header, like moto), ``"fault": "token-403"`` (IMDSv2 disabled/hop limit).
+response without the TTL header, like moto), ``"fault": "token-403"`` (IMDSv2 disabled/hop limit),
+``"fault": "slow"`` (every answer, or those of ``"slow_paths"``, sent ``"slow_seconds"`` late),
+``"fault": "credentials-500"`` (the role's credentials answered HTTP 500),
+``"fault": "credentials-malformed"`` (the role's credentials document is not valid JSON),
+``"token_max_ttl": N`` (a token TTL above N refused with 400, as a metadata proxy that caps
+tokens does; the SDKs ask for 21600 s). ``"latency": S`` delays every answer by S seconds (not a
+fault: a round trip long enough to tell concurrent reads from sequential ones).
 
 The token's answer is sent with IP TTL = ``http_put_response_hop_limit`` (default 1, as on EC2),
 so one forwarding hop further (a container behind the instance) it dies in transit: the client
@@ -48,6 +57,10 @@ DEFAULTS = {
     "role": None,
     "credentials": None,
     "fault": None,
+    "slow_seconds": 5.0,
+    "slow_paths": None,
+    "token_max_ttl": None,
+    "latency": 0.0,
     "http_put_response_hop_limit": 1,
 }
 
@@ -60,6 +73,22 @@ class State:
         self.requests = 0
         self.tokenless_gets = 0
         self.token_puts = 0
+        self.by_path = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def arrive(self, method, path):
+        """Count a request (not the stats endpoint's) and mark it in flight."""
+        key = f"{method} {path.split('?', 1)[0]}"
+        with self.lock:
+            self.requests += 1
+            self.by_path[key] = self.by_path.get(key, 0) + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
 
     def tree(self):
         c = self.cfg
@@ -132,9 +161,32 @@ def make_handler(state):
         def fault(self):
             return state.cfg.get("fault")
 
+        def delay(self):
+            """Wait as configured before answering: the latency, and the slow fault."""
+            c = state.cfg
+            wait = float(c.get("latency") or 0)
+            paths = c.get("slow_paths")
+            if self.fault() == "slow" and (paths is None or self.path.split("?", 1)[0] in paths):
+                wait += float(c.get("slow_seconds") or 0)
+            if wait > 0:
+                time.sleep(wait)
+
+        def role_credentials_path(self):
+            role = state.cfg.get("role")
+            return bool(role) and self.path.split("?", 1)[0] == (
+                f"/latest/meta-data/iam/security-credentials/{role}")
+
         def do_PUT(self):
-            with state.lock:
-                state.requests += 1
+            state.arrive("PUT", self.path)
+            try:
+                self.delay()
+                self.put()
+            except OSError:
+                pass  # the client gave up (its deadline) and closed the connection
+            finally:
+                state.leave()
+
+        def put(self):
             if self.fault() == "hang":
                 time.sleep(3600)
                 return
@@ -148,6 +200,9 @@ def make_handler(state):
             except (TypeError, ValueError):
                 return self.reply(400, "Bad Request")
             if not 1 <= ttl_n <= 21600:
+                return self.reply(400, "Bad Request")
+            cap = state.cfg.get("token_max_ttl")
+            if cap is not None and ttl_n > int(cap):
                 return self.reply(400, "Bad Request")
             hops = int(state.cfg.get("http_put_response_hop_limit") or 1)
             self.connection.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, max(1, min(hops, 64)))
@@ -166,10 +221,20 @@ def make_handler(state):
                         "requests": state.requests,
                         "tokenless_gets": state.tokenless_gets,
                         "token_puts": state.token_puts,
+                        "by_path": state.by_path,
+                        "max_in_flight": state.max_in_flight,
                     })
                 return self.reply(200, body)
-            with state.lock:
-                state.requests += 1
+            state.arrive("GET", self.path)
+            try:
+                self.delay()
+                self.get()
+            except OSError:
+                pass  # the client gave up (its deadline) and closed the connection
+            finally:
+                state.leave()
+
+        def get(self):
             if self.fault() == "hang":
                 time.sleep(3600)
                 return
@@ -182,6 +247,18 @@ def make_handler(state):
                 expiry = state.tokens.get(token)
             if expiry is None or expiry < time.time():
                 return self.reply(401, "Unauthorized")
+            if self.role_credentials_path() and self.fault() == "credentials-500":
+                return self.reply(500, "Internal Server Error")
+            if self.role_credentials_path() and self.fault() == "credentials-malformed":
+                # cut short mid-document (as by a broken metadata proxy): not JSON, but the
+                # secrets are in it, and must not leak through an error message
+                creds = state.cfg.get("credentials") or {}
+                return self.reply(200, (
+                    '{\n  "Code" : "Success",\n  "Type" : "AWS-HMAC",\n'
+                    f'  "AccessKeyId" : "{creds.get("AccessKeyId", "ASIAEMULATEDIMDSKEY0")}",\n'
+                    f'  "SecretAccessKey" : "{creds.get("SecretAccessKey", "emulated-imds-secret-key")}",\n'
+                    f'  "Token" : "{creds.get("Token", "emulated-imds-session-token")}",\n'
+                    '  "Expiration" : '))
             tree = state.tree()
             path = self.path.split("?", 1)[0]
             if path in tree:

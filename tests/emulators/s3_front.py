@@ -26,11 +26,48 @@ Fault kinds (``FAULTS``; add one by writing a function and registering it):
   minutes from that clock is refused with ``RequestTimeTooSkewed`` (403, RequestTime, ServerTime,
   MaxAllowedSkewMilliseconds 900000). Requests within the window are forwarded.
 
+* ``delay``: wait ``seconds`` (default 5), then forward the request: a slow S3 (the request is
+  read first, so a put has arrived whole). Other requests are not held up.
+* ``age``: forward, and in the listing's answer (ListObjectVersions, ListObjectsV2) make the
+  ``LastModified`` of every entry whose key matches ``keys`` (an fnmatch pattern, default all)
+  ``seconds`` older (default 7200): what S3 answers for objects written that long ago, which
+  moto (it stamps every object with the time it was written) cannot hold.
+
 The first matching rule with a fault that answers wins; ``clock`` rules also set the clock of the
 answers of later rules and of forwarded requests.
 
+TLS (the handshake comes before any request, so it is not a rule): the rules file's optional
+``"tls"`` key names the certificate the front presents, chosen per connection when the client's
+ClientHello arrives (``sni_callback``): ``"sim"`` (default: the sim CA's certificate for S3's
+names, ``--cert``/``--key``) or a name given with ``--tls-cert NAME=CERT,KEY`` (``vpc.sh``
+gives ``untrusted``: S3's names from an intercepting middlebox's own CA, which the client does
+not trust; ``wrong_host``: the sim CA, for www.example.com). A connection given another
+certificate than ``sim`` is logged as ``{"event": "tls", "tls": NAME, "sni": ...}``.
+
 Every request is logged, one JSON object per line (``--log FILE``): time, client, method, host,
 path, query, op, bucket, key, x_amz_date, rule (index or null), fault, status.
+
+Faults of the data plane (``FAULTS.update`` near the end of this file): they alter how a
+forwarded answer, or the connection itself, reaches the client.
+
+* ``truncate``: forward to moto, send its status and headers (the right ``Content-Length``) and
+  only the first ``bytes`` of the body (default: half), then close the connection (a FIN, no TLS
+  close_notify), as S3 or a middlebox dropping the connection mid-answer would.
+* ``trickle``: forward, then send the body ``bytes_per_second`` (default 1) at a time, one chunk a
+  second, until done or the client goes away.
+* ``flip``: forward, with the byte at ``offset`` (default: the middle) of the body flipped
+  (``xor``, default 1). ``checksum``: "keep" (default: the headers as moto sent them), "add"
+  (``x-amz-checksum-sha256`` of the body before the flip, as S3 sends it for an object stored with
+  a SHA-256 checksum when asked with ``x-amz-checksum-mode: ENABLED``, which moto does not), or
+  "drop" (no ``x-amz-checksum-*`` header: only the client's own comparison can notice).
+* ``reset``: a TCP RST (``SO_LINGER`` 0, then close). ``"at": "connect"``: right after the TCP
+  accept, before the TLS handshake (``match`` may name only ``client``: nothing else is known
+  yet; logged with ``op`` null and ``fault`` "reset"); ``"at": "response"`` (default): forward,
+  send the status, the headers and the first ``bytes`` of the body (default: half), then reset.
+  ``truncate`` and ``reset`` with ``"headers": false`` cut the connection before the status line
+  (the request has reached moto: a put is stored, its answer lost).
+
+Their log lines also carry ``length`` (the body's full length) and ``sent`` (the bytes sent).
 
 Prints ``READY <host>:<port>`` on stdout once listening.
 """
@@ -42,6 +79,7 @@ import fnmatch
 import http.client
 import json
 import os
+import re
 import secrets
 import ssl
 import sys
@@ -64,6 +102,7 @@ OPS = [
     ("GET", False, "location", "GetBucketLocation"),
     ("GET", False, "versioning", "GetBucketVersioning"),
     ("GET", False, "list-type", "ListObjectsV2"),
+    ("GET", False, "versions", "ListObjectVersions"),
     ("GET", False, None, "ListObjects"),
     ("GET", True, None, "GetObject"),
     ("PUT", False, "policy", "PutBucketPolicy"),
@@ -157,14 +196,66 @@ def fault_clock(f, req, now):
                    ("MaxAllowedSkewMilliseconds", MAX_SKEW_S * 1000)])
 
 
-FAULTS = {"error": fault_error, "clock": fault_clock}
+class Delay:
+    """Forward after waiting ``seconds`` (outside the rules' lock)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+
+class Age:
+    """Forward, then age the listed entries whose key matches ``keys`` by ``seconds``."""
+
+    def __init__(self, seconds, keys):
+        self.seconds, self.keys = seconds, keys
+
+    ENTRY = re.compile(rb"<(Version|DeleteMarker|Contents)>(.*?)</\1>", re.S)
+    KEY = re.compile(rb"<Key>(.*?)</Key>", re.S)
+    MODIFIED = re.compile(rb"<LastModified>(.*?)</LastModified>")
+
+    def older(self, stamp):
+        text = stamp.decode()
+        for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+            try:
+                t = datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+                break
+            except ValueError:
+                continue
+        else:
+            return stamp
+        t = datetime.fromtimestamp(t.timestamp() - self.seconds, timezone.utc)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.000Z").encode()
+
+    def apply(self, body):
+        def entry(m):
+            inner = m.group(2)
+            k = self.KEY.search(inner)
+            key = k.group(1).decode() if k else ""
+            if not fnmatch.fnmatchcase(key, self.keys):
+                return m.group(0)
+            inner = self.MODIFIED.sub(lambda t: b"<LastModified>" + self.older(t.group(1))
+                                      + b"</LastModified>", inner)
+            return b"<" + m.group(1) + b">" + inner + b"</" + m.group(1) + b">"
+        return self.ENTRY.sub(entry, body)
+
+
+def fault_delay(f, req, now):
+    return Delay(float(f.get("seconds", 5)))
+
+
+def fault_age(f, req, now):
+    return Age(float(f.get("seconds", 7200)), f.get("keys", "*"))
+
+
+FAULTS = {"error": fault_error, "clock": fault_clock, "delay": fault_delay, "age": fault_age}
 
 
 class Rules:
     """The rules file, reloaded when it changes; counts each rule's uses for ``times``."""
 
-    def __init__(self, path):
+    def __init__(self, path, tls_names=("sim",)):
         self.path, self.stamp, self.rules, self.used = path, None, [], []
+        self.tls_names, self.tls_name = set(tls_names), "sim"
         self.lock = threading.Lock()
 
     def current(self):
@@ -182,8 +273,15 @@ class Rules:
                     kind = r.get("fault", {}).get("kind")
                     if kind not in FAULTS:
                         raise ValueError(f"unknown fault kind {kind!r} (known: {sorted(FAULTS)})")
+            self.tls_name = tls_setting(self.path if stamp is not None else None, self.tls_names)
             self.stamp, self.rules, self.used = stamp, rules, [0] * len(rules)
         return self.rules
+
+    def tls(self):
+        """The certificate name the rules file picks for a new connection ("sim" by default)."""
+        with self.lock:
+            self.current()
+            return self.tls_name
 
     @staticmethod
     def matches(m, req):
@@ -210,6 +308,8 @@ class Rules:
                 if r.get("times") is not None and self.used[i] >= int(r["times"]):
                     continue
                 f = r["fault"]
+                if at_connect(f):
+                    continue
                 if f["kind"] == "clock":
                     skew = float(f.get("skew_seconds", 0))
                 ans = FAULTS[f["kind"]](f, req, time.time() + skew)
@@ -218,6 +318,56 @@ class Rules:
                 self.used[i] += 1
                 return time.time() + skew, ans, i, f["kind"]
             return time.time() + skew, None, None, None
+
+
+# --- TLS: the certificate presented, per connection ------------------------------------------
+
+def tls_setting(path, known):
+    """The rules file's ``tls`` key ("sim" when absent), checked against the known names."""
+    if path is None:
+        return "sim"
+    with open(path) as f:
+        name = json.load(f).get("tls", "sim")
+    if name not in known:
+        raise ValueError(f"unknown tls certificate {name!r} (known: {sorted(known)})")
+    return name
+
+
+def tls_contexts(args):
+    """{name: server SSLContext}: "sim" from --cert/--key, one per --tls-cert NAME=CERT,KEY."""
+    def ctx(cert, key):
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        c.load_cert_chain(cert, key)
+        return c
+    out = {"sim": ctx(args.cert, args.key)}
+    for spec in args.tls_cert or []:
+        name, _, files = spec.partition("=")
+        cert, _, key = files.partition(",")
+        if not (name and cert and key):
+            raise SystemExit(f"--tls-cert {spec!r}: want NAME=CERT,KEY")
+        out[name] = ctx(cert, key)
+    return out
+
+
+def pick_certificate(cfg, contexts):
+    """An ``sni_callback`` for the "sim" context: switch the connection to the certificate the
+    rules file names (the ClientHello has arrived, no certificate has been sent yet)."""
+    def pick(sock, server_name, _ctx):
+        try:
+            name = cfg.rules.tls()
+        except Exception as e:  # a broken rules file: say so loudly, keep the sim's certificate
+            print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
+            return None
+        if name != "sim":
+            sock.context = contexts[name]
+            try:
+                client = sock.getpeername()[0]
+            except OSError:
+                client = None
+            cfg.log({"time": time.time(), "client": client, "event": "tls", "tls": name,
+                     "sni": server_name})
+        return None
+    return pick
 
 
 class Front(BaseHTTPRequestHandler):
@@ -242,6 +392,11 @@ class Front(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def handle(self):
+        """A connection: reset right away when a connect-stage rule says so."""
+        if not reset_at_connect(self):
+            super().handle()
+
     def handle_any(self):
         cfg = self.server.cfg
         url = urllib.parse.urlsplit(self.path)
@@ -257,10 +412,16 @@ class Front(BaseHTTPRequestHandler):
         body = self.read_body()
         try:
             now, ans, rule, kind = cfg.rules.decide(req)
+            ans = alter_body(self, ans, req)
         except Exception as e:  # a broken rules file: say so loudly, answer 500
             now, ans, rule, kind = time.time(), Answer(500, "InternalError", f"s3_front: {e}"), None, "broken-rules"
             print(f"s3_front: rules: {e}", file=sys.stderr, flush=True)
-        if ans is not None:
+        if isinstance(ans, Delay):
+            time.sleep(ans.seconds)
+            status = self.forward(body, now + ans.seconds)
+        elif isinstance(ans, Age):
+            status = self.forward(body, now, transform=ans.apply)
+        elif ans is not None:
             status = self.answer(ans, now)
         else:
             status = self.forward(body, now)
@@ -287,7 +448,7 @@ class Front(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         return ans.status
 
-    def forward(self, body, now):
+    def forward(self, body, now, transform=None):
         cfg = self.server.cfg
         conn = http.client.HTTPSConnection(cfg.upstream_host, cfg.upstream_port,
                                            context=cfg.upstream_tls, timeout=30)
@@ -299,6 +460,8 @@ class Front(BaseHTTPRequestHandler):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if transform is not None and resp.status == 200:
+                data = transform(data)
             self.start(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in HOP_BY_HOP:
@@ -320,8 +483,8 @@ class Front(BaseHTTPRequestHandler):
 
 
 class Config:
-    def __init__(self, args):
-        self.rules = Rules(args.rules)
+    def __init__(self, args, tls_names=("sim",)):
+        self.rules = Rules(args.rules, tls_names)
         self.rules.current()  # a broken file fails the start, loudly
         host, _, port = args.upstream.rpartition(":")
         self.upstream_host, self.upstream_port = host, int(port)
@@ -335,6 +498,184 @@ class Config:
             f.write(json.dumps(entry) + "\n")
 
 
+# --- data-plane faults: how a forwarded answer (or the connection) reaches the client -------
+
+import hashlib  # noqa: E402  (kept with the faults that use them)
+import socket  # noqa: E402
+import struct  # noqa: E402
+
+
+class Forward:
+    """Forward to moto, but deliver the answer's body with ``send(handler, data)``, which
+    writes it (and may cut the connection) and returns how many bytes it sent; ``headers``
+    (optional) edits the answer's header lines: ``headers(lines, body) -> lines``."""
+
+    def __init__(self, send, headers=None, before_headers=False):
+        self.send, self.headers, self.before_headers = send, headers, before_headers
+
+
+class Discard:
+    """The ``wfile`` of a connection already cut: what ``forward`` still writes goes nowhere."""
+
+    def write(self, data):
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+class AlteredBody:
+    """Stands in for the handler's ``wfile`` while ``forward`` answers: it holds the header
+    block back until the body comes (so the fault can edit the headers from it), then hands the
+    body to the fault's ``send``."""
+
+    def __init__(self, handler, how, req):
+        self.handler, self.how, self.req, self.real = handler, how, req, handler.wfile
+        self.head = None
+
+    def write(self, data):
+        if self.head is None and self.how.before_headers:
+            self.handler.wfile = self.real
+            self.req.update(sent=self.how.send(self.handler, b""))
+            self.handler.wfile = Discard()
+            return len(data)
+        if self.head is None:
+            self.head = data
+            if b"\r\nContent-Length: 0\r\n" in data:  # no body will follow
+                self.handler.wfile = self.real
+                return self.real.write(data)
+            return len(data)
+        self.handler.wfile = self.real
+        head = self.head
+        if self.how.headers is not None:
+            lines = head.rstrip(b"\r\n").split(b"\r\n")
+            head = b"\r\n".join(self.how.headers(lines, data)) + b"\r\n\r\n"
+        self.real.write(head)
+        self.req.update(length=len(data), sent=self.how.send(self.handler, data))
+        return len(data)
+
+    def flush(self):
+        self.real.flush()
+
+
+def alter_body(handler, ans, req):
+    """A ``Forward`` answer: forward with the body altered (the handler's ``wfile`` swapped)."""
+    if not isinstance(ans, Forward):
+        return ans
+    if handler.command != "HEAD":
+        handler.wfile = AlteredBody(handler, ans, req)
+    return None
+
+
+def part_of(f, data):
+    n = f.get("bytes")
+    return len(data) // 2 if n is None else max(0, min(int(n), len(data)))
+
+
+def cut_connection(handler, rst):
+    """End the connection now: a RST (SO_LINGER 0) or a plain FIN (no TLS close_notify)."""
+    handler.close_connection = True
+    sock = handler.connection
+    time.sleep(0.2)  # let what was sent reach the client before the connection ends
+    try:
+        if rst:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+    handler.rfile.close()  # its reference would keep the socket open
+    sock.close()
+
+
+def fault_truncate(f, req, now):
+    def send(handler, data):
+        n = part_of(f, data)
+        handler.wfile.write(data[:n])
+        cut_connection(handler, rst=False)
+        return n
+    return Forward(send, before_headers=not f.get("headers", True))
+
+
+def fault_trickle(f, req, now):
+    step = max(1, int(f.get("bytes_per_second", 1)))
+
+    def send(handler, data):
+        sent = 0
+        try:
+            while sent < len(data):
+                chunk = data[sent:sent + step]
+                handler.wfile.write(chunk)
+                sent += len(chunk)
+                if sent < len(data):
+                    time.sleep(1.0)
+        except OSError:  # the client gave up
+            handler.close_connection = True
+        return sent
+    return Forward(send)
+
+
+def fault_flip(f, req, now):
+    def send(handler, data):
+        if data:
+            i = int(f.get("offset", len(data) // 2)) % len(data)
+            data = data[:i] + bytes([data[i] ^ int(f.get("xor", 1))]) + data[i + 1:]
+        handler.wfile.write(data)
+        return len(data)
+    def headers(lines, body):
+        mode = f.get("checksum", "keep")
+        if mode == "keep":
+            return lines
+        lines = [x for x in lines if not x.lower().startswith(b"x-amz-checksum-")]
+        if mode == "add":
+            digest = base64.b64encode(hashlib.sha256(body).digest())
+            lines += [b"x-amz-checksum-sha256: " + digest, b"x-amz-checksum-type: FULL_OBJECT"]
+        return lines
+    return Forward(send, headers)
+
+
+def fault_reset(f, req, now):
+    if at_connect(f):
+        return None  # decided when the connection is accepted (reset_at_connect)
+
+    def send(handler, data):
+        n = part_of(f, data)
+        handler.wfile.write(data[:n])
+        cut_connection(handler, rst=True)
+        return n
+    return Forward(send, before_headers=not f.get("headers", True))
+
+
+def at_connect(fault):
+    return fault.get("kind") == "reset" and fault.get("at") == "connect"
+
+
+def reset_at_connect(handler):
+    """Reset a new connection (before its TLS handshake) when a connect-stage rule applies to
+    its client (counted for ``times``); True when it did."""
+    cfg, client = handler.server.cfg, handler.client_address[0]
+    rules, hit = cfg.rules, None
+    with rules.lock:
+        for i, r in enumerate(rules.current()):
+            m = r.get("match", {})
+            if not at_connect(r["fault"]) or m.get("client", client) != client:
+                continue
+            if r.get("times") is not None and rules.used[i] >= int(r["times"]):
+                continue
+            rules.used[i] += 1
+            hit = i
+            break
+    if hit is None:
+        return False
+    cfg.log({"time": time.time(), "client": client, "method": None, "op": None, "rule": hit,
+             "fault": "reset", "status": None})
+    cut_connection(handler, rst=True)
+    return True
+
+
+FAULTS.update(truncate=fault_truncate, trickle=fault_trickle, flip=fault_flip, reset=fault_reset)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--listen", required=True, help="HOST:PORT")
@@ -344,14 +685,17 @@ def main():
     p.add_argument("--ca", required=True, help="the CA that signed moto's certificate")
     p.add_argument("--rules", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--tls-cert", action="append", metavar="NAME=CERT,KEY",
+                   help="another certificate the rules' \"tls\" key may name")
     args = p.parse_args()
-    cfg = Config(args)
+    contexts = tls_contexts(args)
+    cfg = Config(args, contexts)
     host, _, port = args.listen.rpartition(":")
     srv = ThreadingHTTPServer((host, int(port)), Front)
     srv.daemon_threads = True
     srv.cfg = cfg
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(args.cert, args.key)
+    tls = contexts["sim"]
+    tls.sni_callback = pick_certificate(cfg, contexts)
     # the handshake happens in the connection's thread, so a slow client blocks nobody
     srv.socket = tls.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     print(f"READY {host}:{port}", flush=True)

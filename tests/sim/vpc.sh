@@ -40,6 +40,10 @@
 #                                       and sends the instance's HTTPS to S3 (S3_IP:443) to it
 #                                       (nft DNAT in the aws netns; it forwards to moto). Every
 #                                       request it saw is a JSON line in DIR/s3front.log.
+#                                       The rules' "tls" key picks the certificate per
+#                                       connection: "sim" (default), "untrusted" (a middlebox's
+#                                       own CA, DIR/tls-untrusted.pem), "wrong_host" (the sim
+#                                       CA, for www.example.com: DIR/tls-wrong-host.pem)
 #                                       `off`: stop it and remove the DNAT
 #   vpc.sh firewall NAME [DIR]          (re)apply, as nftables rules in the instance netns, what moto
 #                                       holds for the instance of DIR/instance.json: its security
@@ -83,7 +87,8 @@
 # Names without a record get NXDOMAIN (no upstream). IMDS counters, from the root netns:
 #   ip netns exec A-a curl -s http://169.254.169.254/_emulator/stats
 #
-# DIR after `firewall`: firewall.nft (the ruleset applied). DIR after `up`: ca.pem ca.key server.pem server.key resolv.conf env dnsmasq.conf dns.records
+# DIR after `firewall`: firewall.nft (the ruleset applied). DIR after `up`: ca.pem ca.key server.pem server.key
+#   tls-untrusted.pem/.key tls-wrong-host.pem/.key (the front's TLS faults) resolv.conf env dnsmasq.conf dns.records
 #   moto.log dnsmasq.log (one line per query) imds.log *.pid. DIR/env has KEY=VALUE lines (no
 #   quoting; DIR must not contain whitespace or quotes): NAME NS_INSTANCE NS_AWS IF_INSTANCE
 #   INSTANCE_IP ROUTER_IP DNS_IP S3_IP S3_EU_IP EC2_IP STS_IP ENDPOINT_IP VPCE_S3_HOST ADMIN_IP
@@ -272,6 +277,38 @@ def write(name, data, mode=0o644):
 
 write("ca.pem", pem(ca)); write("ca.key", keypem(ca_key), 0o600)
 write("server.pem", pem(leaf)); write("server.key", keypem(key), 0o600)
+
+# The S3 front's TLS faults (s3_front.py --tls-cert): an intercepting middlebox's certificate
+# for the same names from its own CA, which nothing trusts (tls-untrusted.pem: leaf + that CA,
+# as a middlebox sends them), and a certificate from the sim CA for another name
+# (tls-wrong-host.pem).
+def leaf_for(cn, sans, issuer_name, issuer_key, issuer_ski):
+    k = ec.generate_private_key(ec.SECP256R1())
+    c = (x509.CertificateBuilder()
+         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+         .issuer_name(issuer_name).public_key(k.public_key())
+         .serial_number(x509.random_serial_number()).not_valid_before(nb).not_valid_after(na)
+         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
+         .sign(issuer_key, hashes.SHA256()))
+    return c, k
+
+mitm_key = ec.generate_private_key(ec.SECP256R1())
+mitm_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp TLS inspection"),
+                       x509.NameAttribute(NameOID.COMMON_NAME, "Example Corp Intercepting Proxy CA")])
+mitm_ski = x509.SubjectKeyIdentifier.from_public_key(mitm_key.public_key())
+mitm_ca = (x509.CertificateBuilder().subject_name(mitm_name).issuer_name(mitm_name)
+           .public_key(mitm_key.public_key()).serial_number(x509.random_serial_number())
+           .not_valid_before(nb).not_valid_after(na)
+           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+           .add_extension(mitm_ski, critical=False)
+           .sign(mitm_key, hashes.SHA256()))
+c, k = leaf_for("s3.us-east-1.amazonaws.com", san, mitm_name, mitm_key, mitm_ski)
+write("tls-untrusted.pem", pem(c) + pem(mitm_ca)); write("tls-untrusted.key", keypem(k), 0o600)
+c, k = leaf_for("www.example.com", [x509.DNSName("www.example.com")], ca_name, ca_key, ca_ski)
+write("tls-wrong-host.pem", pem(c)); write("tls-wrong-host.key", keypem(k), 0o600)
 PY
 }
 
@@ -691,6 +728,8 @@ cmd_s3front() {
   : >"$D/s3front.out"; touch "$D/s3front.log"
   ip netns exec "$NS_A" "$VENV/bin/python" "$REPO/tests/emulators/s3_front.py" \
     --listen "$S3_IP:$S3_FRONT_PORT" --cert "$D/server.pem" --key "$D/server.key" \
+    --tls-cert "untrusted=$D/tls-untrusted.pem,$D/tls-untrusted.key" \
+    --tls-cert "wrong_host=$D/tls-wrong-host.pem,$D/tls-wrong-host.key" \
     --upstream "$S3_IP:443" --ca "$D/ca.pem" --rules "$D/s3front.rules.json" --log "$D/s3front.log" \
     </dev/null >>"$D/s3front.out" 2>&1 &
   echo $! >"$D/s3front.pid"

@@ -49,10 +49,15 @@ pub fn judge(ev: &Evidence) -> Judged {
     let timed_out =
         err.is_some_and(|e| matches!(e.code, ErrorCode::ImdsTimeout | ErrorCode::Timeout));
     let token_refused = err.is_some_and(|e| e.code == ErrorCode::ImdsTokenFailed);
+    let ttl_refused = token_refused && err.is_some_and(|e| e.http_status == Some(400));
     let why = if c.token_timed_out() {
         "IMDS did not answer the token request in time: not on EC2, IMDS blocked, or a deadline too tight (--imds-timeout, --timeout); if this runs in a container or another network namespace, the instance's metadata hop limit may be too low for it (aws ec2 modify-instance-metadata-options --instance-id <instance-id> --http-put-response-hop-limit 2)"
     } else if timed_out {
         "IMDS did not answer in time: not on EC2, IMDS blocked, or a deadline too tight (--imds-timeout, --timeout)"
+    } else if ttl_refused {
+        // The real IMDS answers 400 only to a token request without a valid TTL; the SDKs ask
+        // for 21600 s, the maximum it accepts.
+        "IMDS refused the IMDSv2 token request with HTTP 400: the token TTL the probe asks for (X-aws-ec2-metadata-token-ttl-seconds: 21600, the AWS SDKs' default and IMDS's maximum) was refused or the header was lost, which the real IMDS never does: something between the probe and 169.254.169.254 answers for it (a metadata proxy such as kube2iam or kiam that caps token TTLs, an HTTP proxy: add 169.254.169.254 to NO_PROXY)"
     } else if token_refused {
         // A hop limit makes the token's answer vanish (a timeout), never a refusal.
         "IMDS refused the IMDSv2 token request: the instance's metadata endpoint is disabled (aws ec2 modify-instance-metadata-options --instance-id <id> --http-endpoint enabled), or a proxy between the probe and 169.254.169.254 added X-Forwarded-For, which IMDSv2 refuses (add 169.254.169.254 to NO_PROXY)"

@@ -7,15 +7,18 @@ pub mod credentials;
 pub mod dns;
 pub mod endpoint_policy;
 pub mod imds;
+pub mod lifecycle;
 pub mod list_buckets;
 pub mod network_acl;
 pub mod prefix_list;
 pub mod region;
 pub mod route;
+pub mod s3_answers;
 pub mod s3_ops;
 pub mod s3_unsigned;
 pub mod security_group;
 pub mod sinks;
+pub mod tls;
 
 use crate::diagnose::model::{CheckVerdict, Finding};
 

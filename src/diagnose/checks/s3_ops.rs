@@ -44,7 +44,11 @@ pub fn judge(
                     ev.vpc_region()
                 ),
             )),
-            None => Judged::quiet(CheckVerdict::pass(name)),
+            // passed, maybe after throttled attempts (a warning, the check still passes)
+            None => match super::s3_answers::throttled(name.as_str(), op) {
+                Some(f) => Judged::with(CheckVerdict::pass(name), f),
+                None => Judged::quiet(CheckVerdict::pass(name)),
+            },
         },
         OpOutcome::Skipped(SkipReason::ReadOnly) => {
             Judged::quiet(CheckVerdict::new(name, Status::Skip, None))
@@ -97,7 +101,7 @@ fn failed(
             ),
         ));
     }
-    let status = if f == Fault::KeyExists {
+    let status = if matches!(f, Fault::KeyExists | Fault::Retained) {
         Status::Warn
     } else {
         Status::Fail
@@ -171,17 +175,17 @@ fn failed(
                 &[("advice", &advice)],
             )
         }
-        Fault::Tls => FindingCode::TlsFailure.finding(e.message.clone(), &[]),
-        Fault::ServerError => {
-            let status = e.http_status.unwrap_or(500).to_string();
-            FindingCode::S3ServerError
-                .finding(format!("{check}: HTTP {status}"), &[("status", &status)])
+        Fault::Tls => {
+            super::tls::finding(e, &super::tls::host(t), check, ev.ca_bundle_certificates)
         }
+        Fault::ServerError => super::s3_answers::server_error(check, op, e),
+        Fault::Interrupted => super::s3_answers::interrupted(check, op, e),
         Fault::KeyExists => FindingCode::ProbeKeyExists.finding(
             format!("an object already exists at {}", t.probe_key),
             &[("key", &t.probe_key)],
         ),
         Fault::ContentMismatch => FindingCode::ContentMismatch.finding(e.message.clone(), &[]),
+        Fault::Retained => retained(t, op),
         Fault::Deadline => FindingCode::RunDeadlineExceeded.finding(
             format!("{check} did not run before the deadline"),
             &[("check", check)],
@@ -215,6 +219,7 @@ fn unreachable_advice(
         ErrorCode::RouteBlackholed => format!(
             "the route to {peer} is a blackhole: a route table entry drops this traffic (often a deleted gateway or endpoint)"
         ),
+        ErrorCode::ConnectionReset => super::s3_answers::reset_advice(peer),
         ErrorCode::ConnectionRefused => {
             format!("{peer} refused the connection: a proxy or a wrong AWS_ENDPOINT_URL(_S3)?")
         }
@@ -319,6 +324,9 @@ pub fn leftovers(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
     let ok = |op: S3Op| t.op(op).is_some_and(|o| o.outcome == OpOutcome::Ok);
     let wrote = ok(S3Op::Put);
     let deleted = ok(S3Op::Delete);
+    let retained = t
+        .op(S3Op::Delete)
+        .is_some_and(|o| o.detail.object_retained == Some(true));
     let version_kept = t
         .op(S3Op::Delete)
         .is_some_and(|o| o.detail.version_delete_denied == Some(true));
@@ -336,7 +344,7 @@ pub fn leftovers(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
             &vars,
         ));
     }
-    if wrote && !deleted {
+    if wrote && !deleted && !retained {
         out.push(FindingCode::ProbeObjectLeftBehind.finding(
             format!(
                 "the probe object s3://{}/{} could not be deleted",
@@ -346,4 +354,54 @@ pub fn leftovers(ev: &Evidence, t: &TargetEvidence) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// The probe object Object Lock keeps: its key and version, and, when the read-back told them,
+/// the retention mode and date (or a legal hold).
+fn retained(t: &TargetEvidence, delete: &OpEvidence) -> Finding {
+    let version = delete.detail.version_id.as_deref().unwrap_or("(unknown)");
+    let get = t.op(S3Op::Get).map(|g| &g.detail);
+    let mode = get.and_then(|g| g.object_lock_mode.as_deref());
+    let until = get.and_then(|g| g.object_lock_retain_until.as_deref());
+    let hold = get.is_some_and(|g| g.object_lock_legal_hold == Some(true));
+    let mut how = match (mode, until) {
+        (Some(m), Some(u)) => format!(" ({m} mode) until {u}"),
+        (Some(m), None) => format!(" ({m} mode, retention date not reported)"),
+        (None, Some(u)) => format!(" until {u}"),
+        (None, None) => " (retention not reported: S3's refusal names Object Lock)".to_string(),
+    };
+    if hold {
+        how.push_str(", and under a legal hold (until it is removed)");
+    }
+    FindingCode::ProbeObjectRetained.finding(
+        format!(
+            "Object Lock refused deleting the probe object s3://{}/{} version {version}: retained{how}; no plain delete was made (no delete marker)",
+            t.bucket, t.probe_key
+        ),
+        &[
+            ("bucket", &t.bucket),
+            ("key", &t.probe_key),
+            ("version", version),
+            ("until", &how),
+            ("who", retention_holder(mode, hold)),
+        ],
+    )
+}
+
+/// Who can remove an object Object Lock retains, by its mode.
+fn retention_holder(mode: Option<&str>, legal_hold: bool) -> &'static str {
+    match (mode, legal_hold) {
+        (_, true) => {
+            "it can be deleted once the legal hold is removed (s3:PutObjectLegalHold) and its retention has ended"
+        }
+        (Some("COMPLIANCE"), _) => {
+            "no one, not even the account's root user, can delete it before then: it expires by itself"
+        }
+        (Some("GOVERNANCE"), _) => {
+            "before then only a caller with s3:BypassGovernanceRetention can delete it (the probe never bypasses)"
+        }
+        _ => {
+            "it can be deleted once its retention ends (GOVERNANCE mode: earlier with s3:BypassGovernanceRetention)"
+        }
+    }
 }

@@ -9,7 +9,7 @@ use crate::diagnose::model::{CheckVerdict, Status};
 use crate::evidence::{Evidence, Phase, TargetEvidence};
 
 /// Judge one bucket's unsigned request.
-pub fn judge(_ev: &Evidence, t: &TargetEvidence) -> Judged {
+pub fn judge(ev: &Evidence, t: &TargetEvidence) -> Judged {
     let name = CheckName::S3Unsigned;
     let Some(u) = &t.unsigned else {
         let reached = t.ops.iter().any(|o| o.meta.http_status.is_some());
@@ -53,7 +53,12 @@ pub fn judge(_ev: &Evidence, t: &TargetEvidence) -> Judged {
                 ("advice", crate::diagnose::checks::dns::GENERIC_ADVICE),
             ],
         ),
-        Phase::Tls => FindingCode::TlsFailure.finding(what.clone(), &[]),
+        Phase::Tls => super::tls::finding(
+            e,
+            &super::tls::host(t),
+            "s3_unsigned",
+            ev.ca_bundle_certificates,
+        ),
         _ => FindingCode::S3Unreachable.finding(
             what.clone(),
             &[(

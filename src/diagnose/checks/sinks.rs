@@ -22,6 +22,13 @@ pub fn findings(outcomes: &[SinkOutcome]) -> Vec<Finding> {
             format!("{}: {message} ({code})", o.sink),
             &[("advice", advice)],
         ));
+        if let Some(why) = &o.spool_error {
+            let dir = why.split(": ").next().unwrap_or(why);
+            f.push(FindingCode::SpoolWriteFailed.finding(
+                format!("{}: the report could not be spooled into {why}", o.sink),
+                &[("dir", dir)],
+            ));
+        }
         if o.dropped > 0 {
             f.push(FindingCode::SpoolDropped.finding(
                 format!(

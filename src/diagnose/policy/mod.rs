@@ -28,5 +28,7 @@ mod source;
 
 pub use eval::{Decision, Evaluation, Request, evaluate};
 pub use matching::id_match;
-pub use parse::{Condition, Effect, PatternSet, Policy, Principal, PrincipalSet, Statement};
+pub use parse::{
+    Condition, Effect, MAX_POLICY_CHARS, PatternSet, Policy, Principal, PrincipalSet, Statement,
+};
 pub use source::{SourceCondition, source_conditions};

@@ -87,10 +87,27 @@ pub struct Condition {
     pub values: Vec<String>,
 }
 
+/// The largest policy document evaluated: AWS caps bucket policies at 20 KB and VPC endpoint
+/// policies at 20,480 characters.
+pub const MAX_POLICY_CHARS: usize = 20_480;
+
 impl Policy {
     /// Parse a policy document. A document that is not JSON, or not shaped like a policy, is an
     /// `Err` naming the problem (and the statement).
+    /// A document over [`MAX_POLICY_CHARS`] is refused unread (`policy is too large`): AWS
+    /// stores none that big, so it is not a policy AWS enforces, and parsing and evaluation stay
+    /// bounded in time and memory whatever an answer holds. Nesting is bounded by serde_json
+    /// (128 levels).
     pub fn parse(json: &str) -> Result<Policy, String> {
+        // bytes ≥ characters: count the characters only when the bytes are over
+        if json.len() > MAX_POLICY_CHARS {
+            let chars = json.chars().count();
+            if chars > MAX_POLICY_CHARS {
+                return Err(format!(
+                    "policy is too large: {chars} characters, over the {MAX_POLICY_CHARS} AWS allows (a bucket policy 20 KB, an endpoint policy 20,480 characters); not evaluated"
+                ));
+            }
+        }
         let v: Value =
             serde_json::from_str(json).map_err(|e| format!("policy is not valid JSON: {e}"))?;
         Policy::from_value(&v)

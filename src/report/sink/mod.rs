@@ -281,12 +281,17 @@ pub async fn deliver(
                 spooled: false,
                 dropped: stale.get(),
                 error: None,
+                spool_error: None,
             }),
             Err(e) => {
                 let text = serde_json::to_string(&payload).unwrap_or_default();
-                let (spooled, dropped) = match spool.put(&report.run_id, &text) {
-                    Ok(d) => (true, d + stale.get()),
-                    Err(_) => (false, stale.get()),
+                let (spooled, dropped, spool_error) = match spool.put(&report.run_id, &text) {
+                    Ok(d) => (true, d + stale.get(), None),
+                    Err(e) => (
+                        false,
+                        stale.get(),
+                        Some(format!("{}: {e}", spool.location())),
+                    ),
                 };
                 out.push(SinkOutcome {
                     sink,
@@ -295,6 +300,7 @@ pub async fn deliver(
                     spooled,
                     dropped,
                     error: Some(e),
+                    spool_error,
                 });
             }
         }

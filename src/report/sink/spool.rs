@@ -22,6 +22,14 @@ impl Spool {
         }
     }
 
+    /// The spool directory, for messages (`(none)` without a state directory).
+    pub fn location(&self) -> String {
+        match &self.dir {
+            Some(d) => d.display().to_string(),
+            None => "(no state directory)".into(),
+        }
+    }
+
     /// Keep `payload` for the next run, under `name` (unique per run). Returns how many older
     /// payloads were dropped to stay within the bound.
     pub fn put(&self, name: &str, payload: &str) -> std::io::Result<usize> {
@@ -33,8 +41,13 @@ impl Spool {
         };
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, payload)?;
-        std::fs::rename(&tmp, dir.join(format!("{name}.json")))?;
+        // a full disk must not leave a partial file behind
+        if let Err(e) = std::fs::write(&tmp, payload)
+            .and_then(|_| std::fs::rename(&tmp, dir.join(format!("{name}.json"))))
+        {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
         let mut files = self.pending();
         let mut dropped = 0;
         while files.len() > MAX_FILES {
