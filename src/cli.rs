@@ -28,7 +28,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace). VPCE_PROBE_LOG overrides.
+    /// More log output on stderr (-v info, -vv debug, -vvv trace; VPCE_PROBE_LOG overrides);
+    /// with -v the table also shows every request's phase timings (else only slow ones, >= 1 s).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -126,7 +126,7 @@ fn main() -> ExitCode {
             };
             match cfg.watch {
                 Some(every) => ExitCode::from(watch(&cfg, every)),
-                None => ExitCode::from(check(&cfg)),
+                None => ExitCode::from(check(&cfg, cli.verbose > 0)),
             }
         }
         Command::Completions { shell } => {
@@ -308,7 +308,8 @@ fn watch(cfg: &Config, every: std::time::Duration) -> u8 {
     }
 }
 
-fn check(cfg: &Config) -> u8 {
+/// `verbose` (`-v`): the human table shows the phase timings of every request.
+fn check(cfg: &Config, verbose: bool) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -359,7 +360,12 @@ fn check(cfg: &Config) -> u8 {
     let written = match cfg.output {
         OutputFormat::Json => json::render(&report, &mut out, std::io::stdout().is_terminal()),
         OutputFormat::Prometheus => prometheus::render(&report, &mut out),
-        OutputFormat::Human => human::render(&report, &mut out, human::Style { color: color(cfg) }),
+        OutputFormat::Human => human::render_verbose(
+            &report,
+            &mut out,
+            human::Style { color: color(cfg) },
+            verbose,
+        ),
     }
     .and_then(|_| out.flush());
     if let Err(e) = written {

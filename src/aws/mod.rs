@@ -123,6 +123,8 @@ pub struct ResponseRecorder {
     /// The connection capture of the attempt in flight, so that a run deadline cutting an
     /// attempt short can still tell "never connected" from "connected, no answer".
     capture: Arc<Mutex<Option<CaptureSmithyConnection>>>,
+    /// The host of the operation's own requests (to tell them from a credential fetch).
+    host: Arc<Mutex<Option<String>>>,
 }
 
 impl ResponseRecorder {
@@ -142,6 +144,11 @@ impl ResponseRecorder {
         }
         meta
     }
+
+    /// The host the operation's requests went to (once one was about to be sent).
+    pub fn host(&self) -> Option<String> {
+        self.host.lock().expect("recorder poisoned").clone()
+    }
 }
 
 impl Intercept for ResponseRecorder {
@@ -151,10 +158,16 @@ impl Intercept for ResponseRecorder {
 
     fn read_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        *self.host.lock().expect("recorder poisoned") = context
+            .request()
+            .uri()
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_string));
         *self.capture.lock().expect("recorder poisoned") =
             cfg.load::<CaptureSmithyConnection>().cloned();
         Ok(())

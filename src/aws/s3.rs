@@ -19,6 +19,7 @@ use super::{ResponseRecorder, classify_sdk_error, s3_client};
 use crate::evidence::{
     ErrorCode, ErrorInfo, OpDetail, OpEvidence, OpOutcome, Phase, S3Op, SkipReason,
 };
+use crate::net::timing::{self, RequestLog};
 
 #[path = "s3_body.rs"]
 mod body;
@@ -189,9 +190,22 @@ where
     };
     let recorder = ResponseRecorder::default();
     let started = Instant::now();
-    let result = tokio::time::timeout(budget, call(recorder.clone())).await;
+    // the requests this operation sends, and only those (see `net::timing`)
+    let log = RequestLog::default();
+    let result = tokio::time::timeout(
+        budget,
+        timing::capture_into(log.clone(), call(recorder.clone())),
+    )
+    .await;
     let duration = started.elapsed();
-    let meta = recorder.meta();
+    let mut meta = recorder.meta();
+    // the last of its own requests: the attempt that answered (a credential fetch may precede)
+    let host = recorder.host();
+    meta.phases = log
+        .requests()
+        .into_iter()
+        .rfind(|r| Some(&r.host) == host.as_ref())
+        .map(|r| r.phases);
     let (outcome, value) = match result {
         Ok(Ok(v)) => (OpOutcome::Ok, Some(v)),
         Ok(Err(e)) => (OpOutcome::Failed(classify_sdk_error(&e, &meta)), None),

@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod runtime;
 pub mod s3;
 pub mod sink;
+pub mod timing;
 
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +35,7 @@ pub use s3::{
     OpEvidence, OpOutcome, ResponseMeta, S3Op, SkipReason, TargetEvidence,
 };
 pub use sink::{SPOOL_MAX_FILES, SinkKind, SinkOutcome};
+pub use timing::{PhaseTimings, RequestPhase, RequestTiming};
 
 crate::wire_enum! {
     /// How the instance context was learned.
@@ -232,6 +234,24 @@ pub struct Evidence {
     /// set), so a certificate from an unknown issuer can be told apart from a missing bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle_certificates: Option<usize>,
+    /// The HTTP requests of the collectors that are not S3 operations (those carry theirs in
+    /// `meta.phases`), with their phases.
+    #[serde(default)]
+    pub requests: RunRequests,
+}
+
+/// The requests of the run's non-S3 collectors, each with its phase timings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequests {
+    /// IMDSv2: the token `PUT` and the metadata `GET`s of the instance context.
+    #[serde(default)]
+    pub imds: Vec<RequestTiming>,
+    /// The credential chain (IMDS role credentials, STS web identity, ...).
+    #[serde(default)]
+    pub credentials: Vec<RequestTiming>,
+    /// The EC2 API calls (with their `action`) and the ip-ranges fallback.
+    #[serde(default)]
+    pub network: Vec<RequestTiming>,
 }
 
 impl Evidence {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClockSample, DnsEvidence, ErrorInfo, UnsignedEvidence};
+use super::{ClockSample, DnsEvidence, ErrorInfo, PhaseTimings, UnsignedEvidence};
 
 /// What the transport saw of one SDK operation (filled by the collectors' response recorder).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,10 @@ pub struct ResponseMeta {
     /// service's time and retried).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub time_too_skewed: bool,
+    /// Where the time of the last attempt's request went (DNS, connect, TLS, time to first
+    /// byte, transfer; `reused` on a kept-alive connection). Absent when no request was sent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub phases: Option<PhaseTimings>,
     /// The attempts answered with a retryable error (HTTP 5xx or 429), in order; when no attempt
     /// succeeded, the last one is also the operation's error.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]

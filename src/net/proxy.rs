@@ -112,7 +112,8 @@ impl ProxyEnv {
         })
     }
 
-    fn matcher(&self) -> Matcher {
+    /// The one matcher that decides which requests go through the proxy.
+    pub fn matcher(&self) -> Matcher {
         let mut b = Matcher::builder();
         if let Some(r) = &self.https {
             b = b.https(r.url.clone());

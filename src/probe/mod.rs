@@ -25,8 +25,8 @@ use crate::context;
 use crate::deadline::Deadline;
 use crate::evidence::{
     BucketListing, ContextEvidence, ContextSource, CredentialsEvidence, ErrorCode, ErrorInfo,
-    Evidence, ImdsStep, OpEvidence, Phase, RegionSource, ResolverEvidence, ResolverSource, S3Op,
-    SkipReason, TargetEvidence,
+    Evidence, ImdsStep, OpEvidence, Phase, RegionSource, ResolverEvidence, ResolverSource,
+    RunRequests, S3Op, SkipReason, TargetEvidence,
 };
 use crate::net::{self, ProbeResolver};
 use crate::signal::{Stop, StopSignal};
@@ -200,10 +200,16 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
     let creds_timeout = deadline
         .cap(cfg.imds_timeout.max(Duration::from_secs(2)))
         .unwrap_or(Duration::from_millis(1));
+    // each logs its own requests (with their phase timings), though they run on one task
+    let imds_log = net::timing::RequestLog::default();
+    let creds_log = net::timing::RequestLog::default();
     let context_task = async {
         match tokio::time::timeout(
             ctx_budget,
-            context::collect(imds.as_ref(), endpoint.clone(), role_tx),
+            net::timing::capture_into(
+                imds_log.clone(),
+                context::collect(imds.as_ref(), endpoint.clone(), role_tx),
+            ),
         )
         .await
         {
@@ -224,13 +230,16 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             },
         }
     };
-    let creds_task = credentials::find(credentials::CredentialsSetup {
-        http: http.clone(),
-        resolver: resolver.clone(),
-        profile: cfg.profile.clone(),
-        imds: imds_for_creds,
-        timeout: creds_timeout,
-    });
+    let creds_task = net::timing::capture_into(
+        creds_log.clone(),
+        credentials::find(credentials::CredentialsSetup {
+            http: http.clone(),
+            resolver: resolver.clone(),
+            profile: cfg.profile.clone(),
+            imds: imds_for_creds,
+            timeout: creds_timeout,
+        }),
+    );
     let (mut context, (credentials, provider)) = match stop
         .unless(async { tokio::join!(context_task, creds_task) })
         .await
@@ -310,11 +319,11 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 ip_ranges_url: ip_ranges::url(),
             };
             let stop = stop.clone();
-            Some(tokio::spawn(async move {
+            Some(tokio::spawn(net::timing::capture(async move {
                 let collect =
                     network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks);
                 stop.unless(collect).await.ok()
-            }))
+            })))
         }
         _ => None,
     };
@@ -426,9 +435,12 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
         }
     }
 
-    let network = match network_task {
-        Some(t) => t.await.ok().flatten(),
-        None => None,
+    let (network, network_requests) = match network_task {
+        Some(t) => match t.await {
+            Ok((n, r)) => (n, r),
+            Err(_) => (None, vec![]),
+        },
+        None => (None, vec![]),
     };
 
     let evidence = Evidence {
@@ -459,6 +471,11 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 .matches("-----BEGIN CERTIFICATE-----")
                 .count()
         }),
+        requests: RunRequests {
+            imds: imds_log.requests(),
+            credentials: creds_log.requests(),
+            network: network_requests,
+        },
     };
     Ok(RunOutput {
         evidence,

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::connection::CaptureSmithyConnection;
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
@@ -13,7 +12,11 @@ use aws_smithy_types::body::SdkBody;
 use crate::evidence::{ErrorCode, ErrorInfo, Phase, ResponseMeta, UnsignedEvidence};
 
 /// Send the request (never an error: what happened is evidence).
-pub async fn head(connector: &Connector, url: &str, budget: Option<Duration>) -> UnsignedEvidence {
+pub async fn head(
+    connector: &crate::net::TimedConnector,
+    url: &str,
+    budget: Option<Duration>,
+) -> UnsignedEvidence {
     let started = Instant::now();
     let mut ev = UnsignedEvidence {
         url: url.to_string(),
@@ -41,7 +44,13 @@ pub async fn head(connector: &Connector, url: &str, budget: Option<Duration>) ->
     req.set_method("HEAD").ok();
     let capture = CaptureSmithyConnection::new();
     req.add_extension(capture.clone());
-    let result = tokio::time::timeout(budget, connector.call(req)).await;
+    let log = crate::net::timing::RequestLog::default();
+    let result = tokio::time::timeout(
+        budget,
+        crate::net::timing::capture_into(log.clone(), connector.call(req)),
+    )
+    .await;
+    ev.meta.phases = log.requests().pop().map(|r| r.phases);
     if let Some(c) = capture.get() {
         ev.meta.peer = c.remote_addr();
         ev.meta.local = c.local_addr();

@@ -4,13 +4,18 @@
 //! Metrics (namespace default `VpceProbe`), dimensions kept to a sane cardinality:
 //! - `Success` (0/1) and `ViaGatewayEndpoint` (0/1), dimension `Bucket`;
 //! - `CheckLatency` (milliseconds) of every check that ran, dimensions `Bucket`, `Check`;
+//! - `PhaseLatency` (milliseconds), dimensions `Bucket`, `Phase` (`dns`, `connect`, `tls`, `ttfb`,
+//!   `transfer`): the longest of the bucket's S3 requests in that phase (per operation: the
+//!   report, in the EMF log, and Prometheus);
 //! - `RunSuccess` (0/1), no dimension.
 
 use serde_json::{Value, json};
 
 use crate::diagnose::Status;
 use crate::diagnose::path::Verdict;
+use crate::evidence::RequestPhase;
 use crate::report::model::Report;
+use crate::report::phases;
 
 /// One metric datum, SDK-independent.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +71,29 @@ pub fn datums(r: &Report) -> Vec<Datum> {
                 value: c.duration_ms as f64,
                 unit: "Milliseconds",
                 dimensions: vec![("Bucket", t.bucket.clone()), ("Check", c.name.to_string())],
+            });
+        }
+        // One datum per phase: the longest of the bucket's S3 requests in that phase (a
+        // metric per operation and phase would be 5 × 5 metrics per bucket to pay for).
+        let mut longest: Vec<(RequestPhase, std::time::Duration)> = Vec::new();
+        for (phase, d) in t
+            .checks
+            .iter()
+            .filter_map(phases::of_check)
+            .flat_map(|p| p.phases())
+        {
+            match longest.iter_mut().find(|(p, _)| *p == phase) {
+                Some((_, max)) => *max = (*max).max(d),
+                None => longest.push((phase, d)),
+            }
+        }
+        longest.sort();
+        for (phase, d) in longest {
+            out.push(Datum {
+                name: "PhaseLatency",
+                value: d.as_secs_f64() * 1000.0,
+                unit: "Milliseconds",
+                dimensions: vec![("Bucket", t.bucket.clone()), ("Phase", phase.to_string())],
             });
         }
     }
@@ -124,6 +152,51 @@ mod tests {
         assert!(
             lat.iter().all(|x| x.value > 0.0),
             "computed checks (0 ms) are not latencies"
+        );
+    }
+
+    #[test]
+    fn phase_latency_is_the_longest_of_the_buckets_requests_per_phase() {
+        use crate::evidence::PhaseTimings;
+        use std::time::Duration;
+        let mut ev = healthy_evidence();
+        ev.targets[0].ops[0].meta.phases = Some(PhaseTimings {
+            dns_ms: Some(Duration::from_millis(2)),
+            connect_ms: Some(Duration::from_millis(1)),
+            tls_ms: Some(Duration::from_millis(9)),
+            ttfb_ms: Some(Duration::from_millis(3)),
+            transfer_ms: Some(Duration::from_millis(1)),
+            ..Default::default()
+        });
+        ev.targets[0].ops[2].meta.phases = Some(PhaseTimings {
+            reused: true,
+            ttfb_ms: Some(Duration::from_micros(4500)),
+            transfer_ms: Some(Duration::from_micros(500)),
+            ..Default::default()
+        });
+        let d = datums(&Report::build(&ev, &diagnose(&ev, &[])));
+        let phase: Vec<(String, f64)> = d
+            .iter()
+            .filter(|x| x.name == "PhaseLatency")
+            .map(|x| {
+                assert_eq!(x.unit, "Milliseconds");
+                assert_eq!(x.dimensions[0], ("Bucket", "fixture-bucket".to_string()));
+                assert_eq!(x.dimensions[1].0, "Phase");
+                (x.dimensions[1].1.clone(), x.value)
+            })
+            .collect();
+        let want = [
+            ("dns", 2.0),
+            ("connect", 1.0),
+            ("tls", 9.0),
+            ("ttfb", 4.5),
+            ("transfer", 1.0),
+        ];
+        assert_eq!(
+            phase,
+            want.iter()
+                .map(|(p, v)| (p.to_string(), *v))
+                .collect::<Vec<_>>()
         );
     }
 

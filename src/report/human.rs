@@ -10,6 +10,7 @@ use crate::diagnose::path::{PathVerdict, Verdict};
 use crate::diagnose::{CheckName, Severity, Status};
 use crate::evidence::ContextSource;
 use crate::report::model::{Check, EncryptionReport, NetworkReport, Report};
+use crate::report::phases;
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -328,7 +329,7 @@ fn encryption_line(e: &EncryptionReport) -> String {
     format!("encryption: {what}{bk}")
 }
 
-fn check_line<W: Write>(w: &mut W, st: Style, c: &Check) -> io::Result<()> {
+fn check_line<W: Write>(w: &mut W, st: Style, c: &Check, phases: &[String]) -> io::Result<()> {
     let time = if c.status == Status::Skip {
         "-".to_string()
     } else {
@@ -353,11 +354,19 @@ fn check_line<W: Write>(w: &mut W, st: Style, c: &Check) -> io::Result<()> {
     {
         writeln!(w, "  {:<15} {}", "", st.dim(&format!("  request id {rid}")))?;
     }
+    for l in phases {
+        writeln!(w, "  {:<15} {}", "", st.dim(&format!("  {l}")))?;
+    }
     Ok(())
 }
 
-/// Write the report for people.
-pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
+/// Write the report for people (phase timings only for slow requests).
+pub fn render<W: Write>(r: &Report, w: W, st: Style) -> io::Result<()> {
+    render_verbose(r, w, st, false)
+}
+
+/// Write the report for people; `verbose` (`-v`): the phase timings of every request.
+pub fn render_verbose<W: Write>(r: &Report, mut w: W, st: Style, verbose: bool) -> io::Result<()> {
     writeln!(
         w,
         "{} {} · run {} · region {} ({}) · {:.2} s",
@@ -412,7 +421,7 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
         ))
     )?;
     for c in &r.checks {
-        check_line(&mut w, st, c)?;
+        check_line(&mut w, st, c, &phases::lines(r, c, verbose))?;
     }
     for t in &r.targets {
         writeln!(w)?;
@@ -431,7 +440,7 @@ pub fn render<W: Write>(r: &Report, mut w: W, st: Style) -> io::Result<()> {
             writeln!(w, "  {}", encryption_line(e))?;
         }
         for c in &t.checks {
-            check_line(&mut w, st, c)?;
+            check_line(&mut w, st, c, &phases::lines(r, c, verbose))?;
         }
     }
     if !r.findings.is_empty() {

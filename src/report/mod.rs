@@ -5,6 +5,7 @@ pub mod explain;
 pub mod human;
 pub mod json;
 pub mod model;
+pub mod phases;
 pub mod prometheus;
 pub mod sink;
 pub mod watch;

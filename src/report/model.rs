@@ -12,8 +12,8 @@ use crate::evidence::{
     BucketListing, ContextEvidence, ContextSource, CredentialProvider, CredentialsEvidence,
     DnsAnswer, EndpointEvidence, ErrorCode, ErrorInfo, Evidence, ImdsStep, InstanceContext,
     KeyKind, NetworkAclEvidence, OpEvidence, OpOutcome, Phase, PrefixListEvidence, ProviderAttempt,
-    ProxyEvidence, RegionSource, ResolverEvidence, RouteTableEvidence, RuntimeEvidence,
-    SecurityGroupEvidence, SinkOutcome, StaleCleanup, StopSignal, TargetEvidence,
+    ProxyEvidence, RegionSource, RequestTiming, ResolverEvidence, RouteTableEvidence,
+    RuntimeEvidence, SecurityGroupEvidence, SinkOutcome, StaleCleanup, StopSignal, TargetEvidence,
 };
 
 pub const SCHEMA: &str = "vpce-probe/report/v1";
@@ -46,6 +46,9 @@ pub struct ContextReport {
     pub failed_step: Option<ImdsStep>,
     /// Where the probe runs: container signs and the default gateway.
     pub runtime: RuntimeEvidence,
+    /// The IMDS requests (token `PUT`, metadata `GET`s), each with its phase timings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestTiming>,
 }
 
 /// Which credentials were used — never a secret.
@@ -60,6 +63,9 @@ pub struct CredentialsReport {
     pub tried: Vec<ProviderAttempt>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The credential chain's requests (IMDS role credentials, STS), with their phases.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestTiming>,
 }
 
 /// One bucket.
@@ -120,6 +126,9 @@ pub struct NetworkReport {
     pub network_acl: Option<NetworkAclEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_acl_error: Option<ErrorInfo>,
+    /// The EC2 API calls (`action`) and the ip-ranges fallback, with their phase timings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestTiming>,
 }
 
 /// The whole report.
@@ -494,6 +503,7 @@ impl Report {
                 error: ev.context.error.clone(),
                 failed_step: ev.context.failed_step,
                 runtime: ev.context.runtime.clone(),
+                requests: ev.requests.imds.clone(),
             },
             credentials: CredentialsReport {
                 provider: ev.credentials.provider,
@@ -502,6 +512,7 @@ impl Report {
                 source: ev.credentials.source.clone(),
                 tried: ev.credentials.tried.clone(),
                 error: ev.credentials.error.clone(),
+                requests: ev.requests.credentials.clone(),
             },
             checks: dx
                 .checks
@@ -521,6 +532,7 @@ impl Report {
                 security_groups_error: n.security_groups_error.clone(),
                 network_acl: n.network_acl.clone(),
                 network_acl_error: n.network_acl_error.clone(),
+                requests: ev.requests.network.clone(),
             }),
             targets,
             findings,

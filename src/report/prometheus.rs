@@ -9,6 +9,7 @@ use crate::diagnose::inputs::verdict_name;
 use crate::diagnose::path::Verdict;
 use crate::diagnose::{Severity, Status};
 use crate::report::model::Report;
+use crate::report::phases;
 
 /// Escape a label value (backslash, double quote, newline).
 fn esc(v: &str) -> String {
@@ -142,6 +143,45 @@ pub fn render<W: Write>(r: &Report, mut w: W) -> io::Result<()> {
     }
     family(
         &mut w,
+        "vpce_probe_request_phase_seconds",
+        "gauge",
+        "Where the time of each S3 operation's request went: dns, connect, tls, ttfb (request \
+         written to first byte), transfer (body). A reused connection has no dns, connect or tls.",
+    )?;
+    for t in &r.targets {
+        for c in &t.checks {
+            for (phase, d) in phases::of_check(c).map(|p| p.phases()).unwrap_or_default() {
+                writeln!(
+                    w,
+                    "vpce_probe_request_phase_seconds{{{},check=\"{}\",phase=\"{phase}\"}} {:.6}",
+                    b(t),
+                    c.name,
+                    d.as_secs_f64()
+                )?;
+            }
+        }
+    }
+    family(
+        &mut w,
+        "vpce_probe_connection_reused",
+        "gauge",
+        "1 when the S3 operation's request went out on a kept-alive connection.",
+    )?;
+    for t in &r.targets {
+        for c in &t.checks {
+            if let Some(p) = phases::of_check(c) {
+                writeln!(
+                    w,
+                    "vpce_probe_connection_reused{{{},check=\"{}\"}} {}",
+                    b(t),
+                    c.name,
+                    u8::from(p.reused)
+                )?;
+            }
+        }
+    }
+    family(
+        &mut w,
         "vpce_probe_findings",
         "gauge",
         "Findings of the run, by severity.",
@@ -228,6 +268,51 @@ mod tests {
             t.contains("vpce_probe_findings{severity=\"error\"} 0\n"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn s3_operations_have_their_phases() {
+        use crate::evidence::PhaseTimings;
+        use std::time::Duration;
+        let mut ev = healthy_evidence();
+        ev.targets[0].ops[0].meta.phases = Some(PhaseTimings {
+            dns_ms: Some(Duration::from_micros(1500)),
+            connect_ms: Some(Duration::from_millis(2)),
+            tls_ms: Some(Duration::from_millis(3)),
+            ttfb_ms: Some(Duration::from_millis(4)),
+            transfer_ms: Some(Duration::from_micros(5)),
+            ..Default::default()
+        });
+        ev.targets[0].ops[1].meta.phases = Some(PhaseTimings {
+            reused: true,
+            ttfb_ms: Some(Duration::from_millis(6)),
+            ..Default::default()
+        });
+        let r = Report::build(&ev, &diagnose(&ev, &[]));
+        let mut buf = Vec::new();
+        render(&r, &mut buf).unwrap();
+        let t = String::from_utf8(buf).unwrap();
+        let b = "bucket=\"fixture-bucket\",region=\"us-east-1\"";
+        for (check, phase, v) in [
+            ("s3_head_bucket", "dns", "0.001500"),
+            ("s3_head_bucket", "connect", "0.002000"),
+            ("s3_head_bucket", "tls", "0.003000"),
+            ("s3_head_bucket", "ttfb", "0.004000"),
+            ("s3_head_bucket", "transfer", "0.000005"),
+            ("s3_list", "ttfb", "0.006000"),
+        ] {
+            let line = format!(
+                "vpce_probe_request_phase_seconds{{{b},check=\"{check}\",phase=\"{phase}\"}} {v}\n"
+            );
+            assert!(t.contains(&line), "{line} in\n{t}");
+        }
+        assert!(!t.contains("check=\"s3_list\",phase=\"connect\""), "{t}");
+        assert!(t.contains(&format!(
+            "vpce_probe_connection_reused{{{b},check=\"s3_list\"}} 1\n"
+        )));
+        assert!(t.contains(&format!(
+            "vpce_probe_connection_reused{{{b},check=\"s3_head_bucket\"}} 0\n"
+        )));
     }
 
     #[test]
