@@ -4,6 +4,8 @@
 
 pub mod credentials;
 pub mod ec2;
+pub mod ec2_query;
+pub mod ec2_xml;
 pub mod s3;
 
 use std::error::Error as StdError;

@@ -61,7 +61,20 @@ pub fn connector(
     ca_bundle: Option<&[u8]>,
     proxy: &ProxyEnv,
 ) -> Result<Connector, String> {
+    api_connector(resolver, ca_bundle, proxy, None)
+}
+
+/// [`connector`] with the SDK clients' connect timeout too (the EC2 Query API client).
+pub fn api_connector(
+    resolver: &ProbeResolver,
+    ca_bundle: Option<&[u8]>,
+    proxy: &ProxyEnv,
+    connect_timeout: Option<std::time::Duration>,
+) -> Result<Connector, String> {
+    let mut settings = aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder();
+    settings.set_connect_timeout(connect_timeout);
     let mut b = Connector::builder()
+        .connector_settings(settings.build())
         .proxy_config(proxy.config()?)
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,

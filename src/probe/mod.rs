@@ -175,6 +175,13 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
         net::connector(&resolver, cfg.ca_bundle.as_deref(), &proxy)
             .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?,
     );
+    let ec2_connector = net::api_connector(
+        &resolver,
+        cfg.ca_bundle.as_deref(),
+        &proxy,
+        Some(cfg.connect_timeout),
+    )
+    .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?;
 
     // 1. Who am I?
     let imds_disabled = aws::imds_disabled();
@@ -311,8 +318,16 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             };
             let stop = stop.clone();
             Some(tokio::spawn(async move {
-                let collect =
-                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks);
+                let collect = network::collect(
+                    &sdk,
+                    ec2_connector,
+                    &region,
+                    &vpc,
+                    &subnet,
+                    &sgs,
+                    deadline,
+                    &fallbacks,
+                );
                 stop.unless(collect).await.ok()
             }))
         }

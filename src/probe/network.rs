@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 
-use crate::aws::ec2::{Ec2Calls, NetworkAclQuery, RouteTableQuery, SdkEc2};
+use crate::aws::ec2::{Ec2Calls, NetworkAclQuery, QueryEc2, RouteTableQuery};
 use crate::deadline::Deadline;
 use crate::evidence::{
     ErrorCode, ErrorInfo, NetworkAclEvidence, NetworkEvidence, Phase, PortRange,
@@ -124,9 +124,11 @@ pub struct Fallbacks {
     pub ip_ranges_url: String,
 }
 
-/// Collect everything the EC2 API can tell about the instance's path to S3.
+/// Collect everything the EC2 API can tell about the instance's path to S3, asking the EC2 API
+/// on `connector` (`net::api_connector`: the run's resolver, TLS trust, proxy, connect timeout).
 pub async fn collect(
     sdk: &SdkConfig,
+    connector: aws_smithy_http_client::Connector,
     region: &str,
     vpc_id: &str,
     subnet_id: &str,
@@ -134,7 +136,7 @@ pub async fn collect(
     deadline: Deadline,
     fallbacks: &Fallbacks,
 ) -> NetworkEvidence {
-    let ec2 = SdkEc2::new(sdk, deadline);
+    let ec2 = QueryEc2::new(sdk, region, connector, deadline);
     let ip_ranges = IpRangesFetcher {
         resolver: &fallbacks.resolver,
         ca_bundle: fallbacks.ca_bundle.as_deref(),
