@@ -33,7 +33,7 @@ use aws_smithy_types::byte_stream::ByteStream;
 
 use super::ec2_xml;
 use super::{chain_message, classify_connector_error, clock_sample, status_code_name};
-use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase};
+use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase, is_throttling_code};
 
 /// The EC2 API version every request names.
 pub const API_VERSION: &str = "2016-11-15";
@@ -116,26 +116,6 @@ pub fn endpoint(sdk: &SdkConfig, region: &str) -> String {
             sdk.use_dual_stack().unwrap_or(false),
         )
     })
-}
-
-/// Error codes that mean "slow down" (the SDK's throttling list).
-pub fn is_throttling_code(code: &str) -> bool {
-    matches!(
-        code,
-        "RequestLimitExceeded"
-            | "Throttling"
-            | "ThrottlingException"
-            | "ThrottledException"
-            | "RequestThrottled"
-            | "RequestThrottledException"
-            | "TooManyRequestsException"
-            | "ProvisionedThroughputExceededException"
-            | "TransactionInProgressException"
-            | "SlowDown"
-            | "BandwidthLimitExceeded"
-            | "EC2ThrottledException"
-            | "PriorRequestNotComplete"
-    )
 }
 
 /// Worth another attempt: throttled, or a server error.
