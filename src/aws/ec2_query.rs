@@ -99,11 +99,8 @@ pub fn partition_suffixes(region: &str) -> (&'static str, &'static str) {
 pub fn regional_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
     let (dns, dual) = partition_suffixes(region);
     let suffix = if dual_stack { dual } else { dns };
-    let host = if fips && !(region.starts_with("us-gov-") && !dual_stack) {
-        "ec2-fips"
-    } else {
-        "ec2"
-    };
+    let fips_host = fips && (dual_stack || !region.starts_with("us-gov-"));
+    let host = if fips_host { "ec2-fips" } else { "ec2" };
     format!("https://{host}.{region}.{suffix}")
 }
 

@@ -310,6 +310,7 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 .region(aws_config::Region::new(region.clone()))
                 .build();
             let fallbacks = network::Fallbacks {
+                ec2_connector,
                 cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
                 ca_bundle: cfg.ca_bundle.clone(),
@@ -318,16 +319,8 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             };
             let stop = stop.clone();
             Some(tokio::spawn(async move {
-                let collect = network::collect(
-                    &sdk,
-                    ec2_connector,
-                    &region,
-                    &vpc,
-                    &subnet,
-                    &sgs,
-                    deadline,
-                    &fallbacks,
-                );
+                let collect =
+                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, fallbacks);
                 stop.unless(collect).await.ok()
             }))
         }

@@ -114,8 +114,11 @@ async fn s3_prefix_list(
     Ok((id, cidrs))
 }
 
-/// Where the fallbacks for the prefix list come from.
+/// How the EC2 API is reached, and where the fallbacks for the prefix list come from.
 pub struct Fallbacks {
+    /// The connector the EC2 API is asked on (`net::api_connector`: the run's resolver, TLS
+    /// trust, proxy and connect timeout).
+    pub ec2_connector: aws_smithy_http_client::Connector,
     pub cache: Cache,
     pub resolver: crate::net::ProbeResolver,
     pub ca_bundle: Option<Vec<u8>>,
@@ -124,19 +127,17 @@ pub struct Fallbacks {
     pub ip_ranges_url: String,
 }
 
-/// Collect everything the EC2 API can tell about the instance's path to S3, asking the EC2 API
-/// on `connector` (`net::api_connector`: the run's resolver, TLS trust, proxy, connect timeout).
+/// Collect everything the EC2 API can tell about the instance's path to S3.
 pub async fn collect(
     sdk: &SdkConfig,
-    connector: aws_smithy_http_client::Connector,
     region: &str,
     vpc_id: &str,
     subnet_id: &str,
     security_group_ids: &[String],
     deadline: Deadline,
-    fallbacks: &Fallbacks,
+    fallbacks: Fallbacks,
 ) -> NetworkEvidence {
-    let ec2 = QueryEc2::new(sdk, region, connector, deadline);
+    let ec2 = QueryEc2::new(sdk, region, fallbacks.ec2_connector, deadline);
     let ip_ranges = IpRangesFetcher {
         resolver: &fallbacks.resolver,
         ca_bundle: fallbacks.ca_bundle.as_deref(),
