@@ -49,6 +49,7 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(300);
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
+    pub headers: aws_smithy_runtime_api::http::Headers,
     pub body: String,
     pub request_id: Option<String>,
     /// The address actually connected to, and ours.
@@ -212,7 +213,8 @@ impl Ec2Query {
         f.finish()
     }
 
-    /// Sign `body` and send it: the one place a request goes on the wire. `capture` sees the
+    /// Sign `body` and send it: the one place a request goes on the wire (status, headers and
+    /// body of the answer, with the peer and local address). `capture` sees the
     /// connection (peer and local address) as soon as it is made, so a caller that gives up
     /// waiting can still tell "never connected" from "connected, no answer".
     pub async fn send(
@@ -271,6 +273,7 @@ impl Ec2Query {
             .map_err(|e| classify_connector_error(&e))?;
         let clock = clock_sample(&resp);
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let request_id = resp.headers().get("x-amzn-requestid").map(str::to_string);
         let bytes = ByteStream::new(resp.into_body())
             .collect()
@@ -280,6 +283,7 @@ impl Ec2Query {
         let conn = capture.get();
         Ok(Answer {
             status,
+            headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
             request_id,
             peer: conn.as_ref().and_then(|c| c.remote_addr()),
