@@ -205,7 +205,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECS")]
     pub imds_timeout: Option<String>,
 
-    /// Attempts per S3 request (1 = no retry) [default: 2].
+    /// Attempts per S3 or EC2 API request (1 = no retry) [default: 2]. EC2 retries only
+    /// throttling and server errors, and only while the backoff fits in the deadline.
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
 

@@ -4,6 +4,10 @@
 
 pub mod credentials;
 pub mod ec2;
+pub mod ec2_query;
+#[cfg(test)]
+mod ec2_tests;
+pub mod ec2_xml;
 pub mod s3;
 
 use std::error::Error as StdError;

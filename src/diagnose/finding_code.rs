@@ -51,6 +51,7 @@ crate::wire_enum! {
         KeyNotFound => "key_not_found",
         PrefixListFallback => "prefix_list_fallback",
         PrefixListUnavailable => "prefix_list_unavailable",
+        Ec2ApiThrottled => "ec2_api_throttled",
         AccessDeniedUnattributed => "access_denied_unattributed",
         EndpointPolicyDenies => "endpoint_policy_denies",
         BucketPolicyRequiresEndpoint => "bucket_policy_requires_endpoint",
@@ -188,6 +189,12 @@ impl FindingCode {
                 C::Ec2Api,
                 "run-wide: the EC2 API, ip-ranges and the cache all failed: the path cannot be proven",
                 "the S3 prefix list is unknown ({why}): allow ec2:DescribeManagedPrefixLists and ec2:GetManagedPrefixListEntries, and a path to the EC2 API (an interface endpoint for com.amazonaws.{region}.ec2, or NAT)",
+            ),
+            Ec2ApiThrottled => spec(
+                W,
+                C::Ec2Api,
+                "run-wide: the EC2 API throttled the probe (`RequestLimitExceeded` or another throttling code) through every retry the deadline allowed; the S3 prefix list came from AWS's published ip-ranges or the local cache, or is unknown. Permissions and the path to the EC2 API are not at fault",
+                "the EC2 API throttled the probe ({why}); using {what}. Nothing to fix in IAM or the network: other callers use up the account's EC2 API request rate in {region} (find them in CloudTrail by errorCode RequestLimitExceeded and slow their polling), or give the probe more --timeout and --max-attempts",
             ),
             AccessDeniedUnattributed => spec(
                 E_I,

@@ -208,6 +208,26 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// Error codes that mean "slow down" (the AWS SDKs' throttling list).
+pub fn is_throttling_code(code: &str) -> bool {
+    matches!(
+        code,
+        "RequestLimitExceeded"
+            | "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "TooManyRequestsException"
+            | "ProvisionedThroughputExceededException"
+            | "TransactionInProgressException"
+            | "SlowDown"
+            | "BandwidthLimitExceeded"
+            | "EC2ThrottledException"
+            | "PriorRequestNotComplete"
+    )
+}
+
 /// A failed step, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
@@ -246,6 +266,12 @@ impl ErrorInfo {
             message: message.into(),
             http_status: status,
         }
+    }
+
+    /// True when the service said "slow down": a throttling code (EC2's `RequestLimitExceeded`,
+    /// `Throttling`, ..., the SDKs' list), or HTTP 429.
+    pub fn is_throttling(&self) -> bool {
+        self.http_status == Some(429) || self.code.service().is_some_and(is_throttling_code)
     }
 
     /// True for failures that say nothing reached the service: DNS, connect, TLS, or a

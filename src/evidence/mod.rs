@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use clock::ClockSample;
 pub use dns::{DnsAnswer, DnsEvidence, DnsRecord, RecordType, TypedLookup};
-pub use error::{ErrorCode, ErrorInfo, Phase};
+pub use error::{ErrorCode, ErrorInfo, Phase, is_throttling_code};
 pub use lifecycle::{STALE_AFTER, STALE_MAX_PER_RUN, StaleCleanup, StaleObject, StopSignal};
 pub use network::{
     EndpointEvidence, EndpointType, NetworkAclEntry, NetworkAclEvidence, NetworkEvidence,

@@ -108,3 +108,23 @@ pub fn connector(
         None,
     ))
 }
+
+/// [`connector`] with the SDK clients' connect timeout too (the EC2 Query API client): the
+/// same resolver, TLS trust, proxy and phase timings.
+pub fn api_connector(
+    resolver: &ProbeResolver,
+    ca_bundle: Option<&[u8]>,
+    proxy: &ProxyEnv,
+    connect_timeout: Option<std::time::Duration>,
+) -> Result<TimedConnector, String> {
+    let mut settings = HttpConnectorSettings::builder();
+    settings.set_connect_timeout(connect_timeout);
+    let settings = settings.build();
+    Ok(TimedConnector::new(
+        resolver.clone(),
+        connector::tls_config(ca_bundle)?,
+        proxy_connector(ca_bundle, proxy, resolver, Some(&settings), None)?,
+        connect_timeout,
+        None,
+    ))
+}

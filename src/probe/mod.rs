@@ -175,6 +175,15 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
         net::connector(&resolver, cfg.ca_bundle.as_deref(), &proxy)
             .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?,
     );
+    let ec2_connector = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(
+        net::api_connector(
+            &resolver,
+            cfg.ca_bundle.as_deref(),
+            &proxy,
+            Some(cfg.connect_timeout),
+        )
+        .map_err(|e| ConfigError(format!("AWS_CA_BUNDLE or proxy: {e}")))?,
+    );
 
     // 1. Who am I?
     let imds_disabled = aws::imds_disabled();
@@ -312,6 +321,7 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 .region(aws_config::Region::new(region.clone()))
                 .build();
             let fallbacks = network::Fallbacks {
+                ec2_connector,
                 cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
                 ca_bundle: cfg.ca_bundle.clone(),
@@ -321,7 +331,7 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
             let stop = stop.clone();
             Some(tokio::spawn(net::timing::capture(async move {
                 let collect =
-                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, &fallbacks);
+                    network::collect(&sdk, &region, &vpc, &subnet, &sgs, deadline, fallbacks);
                 stop.unless(collect).await.ok()
             })))
         }

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 
-use crate::aws::ec2::{Ec2Calls, NetworkAclQuery, RouteTableQuery, SdkEc2};
+use crate::aws::ec2::{Ec2Calls, NetworkAclQuery, QueryEc2, RouteTableQuery};
 use crate::deadline::Deadline;
 use crate::evidence::{
     ErrorCode, ErrorInfo, NetworkAclEvidence, NetworkEvidence, Phase, PortRange,
@@ -114,8 +114,11 @@ async fn s3_prefix_list(
     Ok((id, cidrs))
 }
 
-/// Where the fallbacks for the prefix list come from.
+/// How the EC2 API is reached, and where the fallbacks for the prefix list come from.
 pub struct Fallbacks {
+    /// The connector the EC2 API is asked on (`net::api_connector`: the run's resolver, TLS
+    /// trust, proxy and connect timeout).
+    pub ec2_connector: aws_smithy_runtime_api::client::http::SharedHttpConnector,
     pub cache: Cache,
     pub resolver: crate::net::ProbeResolver,
     pub ca_bundle: Option<Vec<u8>>,
@@ -132,9 +135,9 @@ pub async fn collect(
     subnet_id: &str,
     security_group_ids: &[String],
     deadline: Deadline,
-    fallbacks: &Fallbacks,
+    fallbacks: Fallbacks,
 ) -> NetworkEvidence {
-    let ec2 = SdkEc2::new(sdk, deadline);
+    let ec2 = QueryEc2::new(sdk, region, fallbacks.ec2_connector, deadline);
     let ip_ranges = IpRangesFetcher {
         resolver: &fallbacks.resolver,
         ca_bundle: fallbacks.ca_bundle.as_deref(),

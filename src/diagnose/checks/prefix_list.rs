@@ -24,8 +24,25 @@ pub fn judge(ev: &Evidence) -> Judged {
         .map(|e| format!("{} ({})", e.message, e.code))
         .unwrap_or_default();
     let region = ev.region.as_str();
+    // throttled is not denied nor unreachable: the hint must not send anyone to IAM or routing
+    let throttled = pl.errors.first().is_some_and(|e| e.is_throttling());
     let f = match pl.source {
         PrefixListSource::Ec2 => return Judged::quiet(CheckVerdict::pass(name)),
+        _ if throttled => {
+            let what = match pl.source {
+                PrefixListSource::Cache => {
+                    format!("the cached list from {} s ago", pl.age_seconds.unwrap_or(0))
+                }
+                PrefixListSource::IpRanges => {
+                    "AWS's published ip-ranges, which may differ from the prefix list".to_string()
+                }
+                _ => "no prefix list: the path cannot be proven".to_string(),
+            };
+            FindingCode::Ec2ApiThrottled.finding(
+                format!("{}: {why}", pl.name),
+                &[("why", &why), ("what", &what), ("region", region)],
+            )
+        }
         PrefixListSource::Cache | PrefixListSource::IpRanges => {
             let what = if pl.source == PrefixListSource::Cache {
                 format!("the cached list from {} s ago", pl.age_seconds.unwrap_or(0))
