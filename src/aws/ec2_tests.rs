@@ -105,7 +105,7 @@ fn client(url: &str, attempts: u32) -> QueryEc2 {
     QueryEc2::new(
         &sdk(url, attempts),
         "us-east-1",
-        connector,
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector),
         Deadline::after(Duration::from_secs(20)),
     )
 }
