@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use vpce_probe::cli::{Cli, ColorChoice, Command, LogFormat, OutputFormat};
 use vpce_probe::config::Config;
@@ -43,15 +45,18 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         2 => "vpce_probe=debug,info",
         _ => "trace",
     };
-    let filter =
-        EnvFilter::try_from_env("VPCE_PROBE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // `target=level` directives (tracing's `Targets`: no regex engine in the binary); an
+    // unusable VPCE_PROBE_LOG falls back to the -v level
+    let filter: Targets = std::env::var("VPCE_PROBE_LOG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| default.parse().unwrap_or_default());
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(|| RedactingStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.finish().with(filter).init(),
+        LogFormat::Json => builder.json().finish().with(filter).init(),
     }
 }
 
