@@ -37,6 +37,69 @@ fn venv_bin(name: &str) -> PathBuf {
     p
 }
 
+/// The probe binary the tests run, as an argument vector: the one cargo built for these tests,
+/// or `VPCE_PROBE_BIN` (e.g. the aarch64 build), run through `VPCE_PROBE_RUNNER` when set (e.g.
+/// `qemu-aarch64-static`, called explicitly: no binfmt_misc needed). `make cross-e2e` sets both.
+/// A missing binary or runner fails the test loudly.
+pub fn probe_argv() -> Vec<std::ffi::OsString> {
+    let bin = std::env::var_os("VPCE_PROBE_BIN").filter(|b| !b.is_empty());
+    let runner = std::env::var_os("VPCE_PROBE_RUNNER").filter(|r| !r.is_empty());
+    let Some(bin) = bin else {
+        assert!(
+            runner.is_none(),
+            "VPCE_PROBE_RUNNER is set without VPCE_PROBE_BIN: name the binary it runs"
+        );
+        return vec![env!("CARGO_BIN_EXE_vpce-probe").into()];
+    };
+    assert!(
+        Path::new(&bin).is_file(),
+        "VPCE_PROBE_BIN={} does not exist: build it first (make cross)",
+        Path::new(&bin).display()
+    );
+    match runner {
+        None => vec![bin],
+        Some(runner) => {
+            let found = if Path::new(&runner).components().count() > 1 {
+                Path::new(&runner).is_file()
+            } else {
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                    .any(|d| d.join(&runner).is_file())
+            };
+            assert!(
+                found,
+                "VPCE_PROBE_RUNNER={} not found: scripts/setup.sh --cross installs qemu-user-static",
+                Path::new(&runner).display()
+            );
+            vec![runner, bin]
+        }
+    }
+}
+
+/// The binary's machine, read from its ELF header (`e_machine`), as the target triple its
+/// `--version` must name.
+pub fn probe_target_triple() -> &'static str {
+    let argv = probe_argv();
+    let bin = argv.last().expect("the binary");
+    let mut head = [0u8; 20];
+    std::fs::File::open(bin)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .expect("read the probe binary's ELF header");
+    assert!(head[..4] == *b"\x7fELF", "not an ELF binary");
+    match u16::from_le_bytes([head[18], head[19]]) {
+        62 => "x86_64-unknown-linux-gnu",
+        183 => "aarch64-unknown-linux-gnu",
+        m => panic!("unexpected ELF machine {m}"),
+    }
+}
+
+/// A [`Command`] running the probe binary ([`probe_argv`]).
+pub fn probe_command() -> Command {
+    let argv = probe_argv();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -388,8 +451,7 @@ pub struct Probe {
 impl Probe {
     pub fn new() -> Self {
         let home = tempfile::tempdir().expect("tempdir");
-        let cmd = Command::new(env!("CARGO_BIN_EXE_vpce-probe"));
-        Self::with_command(cmd, home)
+        Self::with_command(probe_command(), home)
     }
 
     /// Run the binary in a private mount namespace where `/etc/resolv.conf` and
@@ -410,7 +472,7 @@ impl Probe {
             .arg("sh")
             .arg(&resolv)
             .arg(&nss)
-            .arg(env!("CARGO_BIN_EXE_vpce-probe"));
+            .args(probe_argv());
         Self::with_command(cmd, home)
     }
 

@@ -440,22 +440,17 @@ impl SimVpc {
         home: &std::path::Path,
     ) -> Command {
         let mut cmd = Command::new(sim_script());
-        cmd.args([
-            how,
-            &self.name,
-            self.dir(),
-            "--",
-            env!("CARGO_BIN_EXE_vpce-probe"),
-        ])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
-        .env("VPCE_PROBE_STATE_DIR", self.state.path())
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
+        cmd.args([how, &self.name, self.dir(), "--"])
+            .args(super::probe_argv())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("NO_COLOR", "1")
+            .env("AWS_CA_BUNDLE", self.var("CA_BUNDLE"))
+            .env("VPCE_PROBE_STATE_DIR", self.state.path())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null());
         cmd
     }
 }
