@@ -52,6 +52,8 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| default.parse().unwrap_or_default());
     let builder = tracing_subscriber::fmt()
+        // the builder's own ceiling (INFO by default) lifted: `filter` alone decides
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(|| RedactingStderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     match format {
