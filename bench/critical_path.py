@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """bench/critical_path.py REPORT.json: the probe's wall time against its critical path.
 
-The critical path is the longest chain of operations that had to run one after the other: IMDS
-(its independent reads run concurrently, so the longest of them), then the credentials, then the
-longest of the branches that run side by side (the EC2 evidence; per bucket, its S3 operations in
-order). Each operation's time is the sum of its phase timings (dns, connect, tls, ttfb, transfer)
+The critical path is the longest chain of operations that had to run one after the other: the
+instance context from IMDS and the credential chain (they run side by side, the credentials
+starting as soon as IMDS lists the role, so the longer of the two), then the longest of the
+branches that run side by side (the EC2 evidence; per bucket, its S3 operations in order). Each operation's time is the sum of its phase timings (dns, connect, tls, ttfb, transfer)
 where the report has them, else its latency. wall / critical path says how much of the run is
 overhead (process start, scheduling, the report) or lost concurrency."""
 import json
@@ -38,8 +38,8 @@ for t in r.get("targets", []):
     branches[t.get("bucket", "?")] = chain
     branches["ec2"] = max(branches.get("ec2", 0), ec2)
 longest = max(branches.values() or [0])
-critical = imds + creds + longest
+critical = max(imds, creds) + longest
 wall = r.get("duration_ms") or 0
-print(f"critical path {critical:.0f} ms (imds {imds:.0f} + credentials {creds:.0f} + longest "
+print(f"critical path {critical:.0f} ms (max(imds {imds:.0f}, credentials {creds:.0f}) + longest "
       f"branch {longest:.0f}: {max(branches, key=branches.get) if branches else '-'}); "
       f"wall {wall:.0f} ms; wall/critical {wall/critical if critical else float('nan'):.2f}")
