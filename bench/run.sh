@@ -71,7 +71,8 @@ p1, p10, c = r["vpce-probe, 1 bucket"], r["vpce-probe, 10 buckets"], r["aws-cli,
 print(f"vpce-probe 1 bucket {p1*1000:.0f} ms, 10 buckets {p10*1000:.0f} ms, aws-cli 11 commands {c*1000:.0f} ms")
 print(f"ratio vpce-probe/aws-cli {p1/c:.3f}; 10 buckets / 1 bucket {p10/p1:.2f}")
 PY
-echo "== critical path (from the report's phase timings)"
+echo "== critical path (from the report's phase timings, a warm run)"
+"$BIN" check --bucket bench-bucket-0 --output json >"$work/one.json"
 python3 bench/critical_path.py "$work/one.json"
 echo "== peak RSS (/usr/bin/time -v)"
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/{print $2}'; }
