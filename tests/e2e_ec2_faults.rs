@@ -342,17 +342,7 @@ async fn bucket(moto: &Moto, name: &str) {
 
 /// The bucket is left as found: no object, no version, no delete marker.
 async fn assert_bucket_empty(moto: &Moto, name: &str) {
-    let v = moto
-        .s3()
-        .list_object_versions()
-        .bucket(name)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        v.versions().is_empty() && v.delete_markers().is_empty(),
-        "the probe left something in {name}: {v:?}"
-    );
+    common::assert_bucket_empty(&moto.s3(), name).await;
 }
 
 const TIMEOUT: Duration = Duration::from_secs(8);

@@ -51,33 +51,11 @@ async fn sim_with_bucket(name: &str, versioned: bool) -> SimVpc {
 
 /// Every version and delete marker in the bucket, as (key, version id, is a marker), sorted.
 async fn versions(sim: &SimVpc, bucket: &str) -> Vec<(String, String, bool)> {
-    let out = sim
-        .s3("us-east-1")
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
+    bucket_versions(&sim.s3("us-east-1"), bucket)
         .await
-        .unwrap();
-    let mut v: Vec<(String, String, bool)> = out
-        .versions()
-        .iter()
-        .map(|v| {
-            (
-                v.key().unwrap_or_default().to_string(),
-                v.version_id().unwrap_or_default().to_string(),
-                false,
-            )
-        })
-        .chain(out.delete_markers().iter().map(|m| {
-            (
-                m.key().unwrap_or_default().to_string(),
-                m.version_id().unwrap_or_default().to_string(),
-                true,
-            )
-        }))
-        .collect();
-    v.sort();
-    v
+        .into_iter()
+        .map(|v| (v.key, v.version_id, v.delete_marker))
+        .collect()
 }
 
 /// The front's log lines for one S3 operation.
@@ -485,12 +463,5 @@ async fn two_probes_started_at_once_do_not_interfere() {
             "{k}: {deletes:?}"
         );
     }
-    let left = moto
-        .s3()
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(left.versions().is_empty() && left.delete_markers().is_empty());
+    assert_bucket_empty(&moto.s3(), bucket).await;
 }

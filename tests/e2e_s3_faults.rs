@@ -50,33 +50,18 @@ async fn sim_with_seeded_bucket(name: &str) -> (SimVpc, Listing) {
 }
 
 async fn listing(sim: &SimVpc, bucket: &str) -> Listing {
-    let out = sim
-        .s3("us-east-1")
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
+    bucket_versions(&sim.s3("us-east-1"), bucket)
         .await
-        .unwrap();
-    let mut all: Listing = out
-        .versions()
-        .iter()
+        .into_iter()
         .map(|v| {
-            (
-                v.key().unwrap_or_default().to_string(),
-                v.version_id().unwrap_or_default().to_string(),
-                v.e_tag().unwrap_or_default().to_string(),
-            )
+            let etag = if v.delete_marker {
+                "marker".to_string()
+            } else {
+                v.etag
+            };
+            (v.key, v.version_id, etag)
         })
-        .chain(out.delete_markers().iter().map(|m| {
-            (
-                m.key().unwrap_or_default().to_string(),
-                m.version_id().unwrap_or_default().to_string(),
-                "marker".to_string(),
-            )
-        }))
-        .collect();
-    all.sort();
-    all
+        .collect()
 }
 
 /// The bucket as found: the same versions (no probe object, version or delete marker), and the

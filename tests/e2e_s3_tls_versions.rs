@@ -33,36 +33,11 @@ const TIMEOUT_ARG: &str = "8";
 type Versions = Vec<(String, String, bool, bool)>;
 
 async fn versions(sim: &SimVpc, bucket: &str) -> Versions {
-    let out = sim
-        .s3("us-east-1")
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
+    bucket_versions(&sim.s3("us-east-1"), bucket)
         .await
-        .unwrap();
-    assert_ne!(out.is_truncated(), Some(true), "one page is enough here");
-    let mut all: Versions = out
-        .versions()
-        .iter()
-        .map(|v| {
-            (
-                v.key().unwrap().to_string(),
-                v.version_id().unwrap().to_string(),
-                v.is_latest().unwrap_or(false),
-                false,
-            )
-        })
-        .chain(out.delete_markers().iter().map(|m| {
-            (
-                m.key().unwrap().to_string(),
-                m.version_id().unwrap().to_string(),
-                m.is_latest().unwrap_or(false),
-                true,
-            )
-        }))
-        .collect();
-    all.sort();
-    all
+        .into_iter()
+        .map(|v| (v.key, v.version_id, v.latest, v.delete_marker))
+        .collect()
 }
 
 /// A sim with the network, and bucket `name` created by the admin way in.

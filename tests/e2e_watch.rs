@@ -162,19 +162,7 @@ async fn restore_endpoint_route(sim: &SimVpc, net: &Network) {
 
 /// No probe object, version or delete marker left in the bucket.
 async fn assert_bucket_empty(sim: &SimVpc, bucket: &str) {
-    let v = sim
-        .s3("us-east-1")
-        .list_object_versions()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        v.versions().is_empty() && v.delete_markers().is_empty(),
-        "left in {bucket}: {:?} {:?}",
-        v.versions(),
-        v.delete_markers()
-    );
+    common::assert_bucket_empty(&sim.s3("us-east-1"), bucket).await;
 }
 
 /// Cycle lines with this state (`ok`, `FAIL`).

@@ -744,3 +744,52 @@ impl Running {
         }
     }
 }
+
+/// One object version or delete marker of a bucket, as `ListObjectVersions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub key: String,
+    pub version_id: String,
+    pub delete_marker: bool,
+    pub latest: bool,
+    /// Empty for a delete marker.
+    pub etag: String,
+}
+
+/// Every version and delete marker of `bucket`, sorted (by key, then version id). These tests
+/// hold a handful: one page, asserted.
+pub async fn bucket_versions(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<Version> {
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(out.is_truncated(), Some(true), "one page is enough here");
+    let mut all: Vec<Version> = out
+        .versions()
+        .iter()
+        .map(|v| Version {
+            key: v.key().unwrap_or_default().to_string(),
+            version_id: v.version_id().unwrap_or_default().to_string(),
+            delete_marker: false,
+            latest: v.is_latest().unwrap_or(false),
+            etag: v.e_tag().unwrap_or_default().to_string(),
+        })
+        .chain(out.delete_markers().iter().map(|m| Version {
+            key: m.key().unwrap_or_default().to_string(),
+            version_id: m.version_id().unwrap_or_default().to_string(),
+            delete_marker: true,
+            latest: m.is_latest().unwrap_or(false),
+            etag: String::new(),
+        }))
+        .collect();
+    all.sort();
+    all
+}
+
+/// The probe left nothing in `bucket`: no object, no version, no delete marker.
+pub async fn assert_bucket_empty(s3: &aws_sdk_s3::Client, bucket: &str) {
+    let left = bucket_versions(s3, bucket).await;
+    assert!(left.is_empty(), "left in {bucket}: {left:?}");
+}
