@@ -290,21 +290,7 @@ async fn network(moto: &Moto) -> Network {
         .network_acl_id()
         .unwrap()
         .to_string();
-    let pl = ec2
-        .describe_managed_prefix_lists()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("prefix-list-name")
-                .values("com.amazonaws.us-east-1.s3")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .prefix_lists()[0]
-        .prefix_list_id()
-        .unwrap()
-        .to_string();
+    let pl = s3_prefix_list_id(&ec2).await;
     let s3_cidrs = ec2
         .get_managed_prefix_list_entries()
         .prefix_list_id(&pl)

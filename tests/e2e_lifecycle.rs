@@ -58,18 +58,10 @@ async fn versions(sim: &SimVpc, bucket: &str) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-/// The front's log lines for one S3 operation.
-fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
-    sim.s3_front_log()
-        .into_iter()
-        .filter(|l| l["op"] == op)
-        .collect()
-}
-
 /// Wait (at most 30 s) until the front has answered the probe's PutObject.
 fn wait_for_put(sim: &SimVpc, running: &mut Running) {
     let t0 = Instant::now();
-    while seen(sim, "PutObject").is_empty() {
+    while sim.s3_front_seen("PutObject").is_empty() {
         assert!(running.running(), "the probe ended before its put");
         assert!(t0.elapsed() < Duration::from_secs(30), "no PutObject seen");
         std::thread::sleep(Duration::from_millis(20));
@@ -141,7 +133,7 @@ async fn sigterm_mid_run_deletes_the_exact_version_and_exits_143() {
     );
     assert_eq!(finding_codes(&r), ["run_interrupted"], "nothing blamed");
     // the delete went out, for that exact version, and after it nothing else
-    let deletes = seen(&sim, "DeleteObject");
+    let deletes = sim.s3_front_seen("DeleteObject");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(deletes[0]["key"], key);
     assert!(
@@ -152,7 +144,7 @@ async fn sigterm_mid_run_deletes_the_exact_version_and_exits_143() {
         "{}",
         deletes[0]
     );
-    assert!(seen(&sim, "GetBucketPolicy").is_empty());
+    assert!(sim.s3_front_seen("GetBucketPolicy").is_empty());
     // the bucket is as it was: no version and no delete marker of the probe's
     assert_eq!(versions(&sim, bucket).await, before);
     assert_no_secret_in_dir(sim.state_dir());
@@ -185,7 +177,7 @@ async fn sigint_mid_run_exits_130_and_the_human_output_says_so() {
         run.stdout
     );
     assert!(run.stdout.contains("run_interrupted"), "{}", run.stdout);
-    let deletes = seen(&sim, "DeleteObject");
+    let deletes = sim.s3_front_seen("DeleteObject");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     let key = deletes[0]["key"].as_str().unwrap();
     assert!(
@@ -242,7 +234,9 @@ async fn sigterm_before_the_put_writes_nothing_and_exits_143() {
             .unwrap()
             .contains("no probe object had been written")
     );
-    assert!(seen(&sim, "PutObject").is_empty() && seen(&sim, "DeleteObject").is_empty());
+    assert!(
+        sim.s3_front_seen("PutObject").is_empty() && sim.s3_front_seen("DeleteObject").is_empty()
+    );
     assert_eq!(versions(&sim, bucket).await.len(), 1);
 }
 
@@ -306,8 +300,8 @@ async fn stale_probe_objects_of_this_instance_are_removed_and_nothing_else() {
     assert_sound(&run, 0, timeout);
     let r = run.json();
     assert!(r["targets"][0]["stale_cleanup"].is_null());
-    assert!(seen(&sim, "DeleteObject").is_empty());
-    assert!(seen(&sim, "ListObjectVersions").is_empty());
+    assert!(sim.s3_front_seen("DeleteObject").is_empty());
+    assert!(sim.s3_front_seen("ListObjectVersions").is_empty());
     assert_eq!(versions(&sim, bucket).await, before);
 
     // a run that writes: removes this instance's three stale versions, each by its version
@@ -363,7 +357,7 @@ async fn stale_probe_objects_of_this_instance_are_removed_and_nothing_else() {
         .as_str()
         .unwrap()
         .to_string();
-    let deletes = seen(&sim, "DeleteObject");
+    let deletes = sim.s3_front_seen("DeleteObject");
     assert_eq!(deletes.len(), 4, "{deletes:?}");
     for d in &deletes {
         assert!(

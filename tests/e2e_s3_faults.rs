@@ -98,14 +98,6 @@ fn probe(sim: &SimVpc, bucket: &str, timeout: Duration) -> Run {
     ])
 }
 
-/// The front's log lines for one S3 operation.
-fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
-    sim.s3_front_log()
-        .into_iter()
-        .filter(|l| l["op"] == op)
-        .collect()
-}
-
 /// S3's request ids: 16 upper-case hex digits (the front's, as S3's).
 fn is_request_id(v: &Value) -> bool {
     v.as_str()
@@ -136,7 +128,7 @@ fn assert_written_and_deleted(r: &Value, sim: &SimVpc) {
     let del = check(r, 0, "s3_delete");
     assert_eq!(del["status"], "pass", "{del}");
     assert_eq!(del["detail"]["key"], put["detail"]["key"]);
-    let deletes = seen(sim, "DeleteObject");
+    let deletes = sim.s3_front_seen("DeleteObject");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(deletes[0]["status"], 204);
 }
@@ -178,7 +170,7 @@ async fn slow_down_once_then_the_put_passes_after_a_retry() {
         "{m}"
     );
     // the front refused the first put and forwarded the second
-    let puts = seen(&sim, "PutObject");
+    let puts = sim.s3_front_seen("PutObject");
     assert_eq!(puts.len(), 2, "{puts:?}");
     assert_eq!(
         (&puts[0]["status"], &puts[0]["fault"]),
@@ -234,8 +226,10 @@ async fn internal_error_on_every_put_fails_it_in_phase_response_and_writes_nothi
     assert!(hint.starts_with("S3 itself answered HTTP 500"), "{hint}");
     assert_path_not_blamed(&r);
     // both attempts refused at the front, nothing read back or deleted
-    assert_eq!(seen(&sim, "PutObject").len(), 2);
-    assert!(seen(&sim, "GetObject").is_empty() && seen(&sim, "DeleteObject").is_empty());
+    assert_eq!(sim.s3_front_seen("PutObject").len(), 2);
+    assert!(
+        sim.s3_front_seen("GetObject").is_empty() && sim.s3_front_seen("DeleteObject").is_empty()
+    );
     assert_left_as_found(&sim, "fault-500", &before).await;
 }
 
@@ -260,7 +254,9 @@ async fn a_get_body_cut_short_fails_the_get_and_the_object_is_still_deleted() {
     assert_eq!(get["error"]["code"], "body_read_error", "{get}");
     assert_eq!(get["error"]["http_status"], 200);
     let d = &get["detail"];
-    let length = seen(&sim, "GetObject")[0]["length"].as_u64().unwrap();
+    let length = sim.s3_front_seen("GetObject")[0]["length"]
+        .as_u64()
+        .unwrap();
     assert_eq!(d["content_length"], length, "{d}");
     assert!(d["bytes"].as_u64().unwrap() <= 40, "{d}");
     assert!(d.get("verified").is_none(), "{d}");
@@ -274,7 +270,7 @@ async fn a_get_body_cut_short_fails_the_get_and_the_object_is_still_deleted() {
     assert!(m.contains(d["request_id"].as_str().unwrap()), "{m}");
     assert!(f["hint"].as_str().unwrap().contains("S3 or a middlebox"));
     assert_path_not_blamed(&r);
-    assert_eq!(seen(&sim, "GetObject")[0]["sent"], 40);
+    assert_eq!(sim.s3_front_seen("GetObject")[0]["sent"], 40);
     assert_written_and_deleted(&r, &sim);
     assert_left_as_found(&sim, "fault-trunc", &before).await;
 }
@@ -329,7 +325,10 @@ async fn a_get_body_trickling_is_cut_by_the_deadline_and_the_object_deleted_in_t
     )
     .unwrap()
     .as_secs_f64();
-    let deleted_at = seen(&sim, "DeleteObject")[0]["time"].as_f64().unwrap() - started;
+    let deleted_at = sim.s3_front_seen("DeleteObject")[0]["time"]
+        .as_f64()
+        .unwrap()
+        - started;
     let limit = timeout.as_secs_f64();
     assert!(
         deleted_at > limit - 2.5 && deleted_at < limit,
@@ -473,7 +472,7 @@ async fn a_put_whose_answer_is_lost_is_recognised_as_the_runs_own_and_deleted() 
     let get = check(&r, 0, "s3_get");
     assert_eq!(get["detail"]["verified"], true, "{get}");
     assert_path_not_blamed(&r);
-    let puts = seen(&sim, "PutObject");
+    let puts = sim.s3_front_seen("PutObject");
     assert_eq!(puts.len(), 2, "{puts:?}");
     assert_eq!(
         (&puts[0]["fault"], &puts[0]["sent"]),

@@ -40,14 +40,6 @@ async fn sim_with_bucket(name: &str) -> SimVpc {
     sim
 }
 
-/// The front's log lines for one S3 operation.
-fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
-    sim.s3_front_log()
-        .into_iter()
-        .filter(|l| l["op"] == op)
-        .collect()
-}
-
 #[tokio::test]
 async fn through_the_front_without_rules_all_is_healthy() {
     let sim = sim_with_bucket("front-ok").await;
@@ -144,7 +136,7 @@ async fn a_kms_denial_is_blamed_on_kms_and_names_the_key() {
     assert_eq!(enc["algorithm"], "aws:kms", "{enc}");
     assert_eq!(enc["kms_key_id"], KEY_ARN);
     assert_eq!(enc["bucket_key_enabled"], true);
-    assert_eq!(seen(&sim, "PutObject")[0]["fault"], "error");
+    assert_eq!(sim.s3_front_seen("PutObject")[0]["fault"], "error");
 
     // S3's message without the key: the default encryption names it
     let msg = format!(
@@ -317,8 +309,8 @@ async fn a_clock_twenty_minutes_off_is_blamed_for_what_s3_refused() {
         "{head}"
     );
     assert_eq!(check(&r, 0, "s3_list")["status"], "pass");
-    assert_eq!(seen(&sim, "HeadBucket")[0]["status"], 403);
-    assert_eq!(seen(&sim, "HeadBucket")[0]["fault"], "clock");
+    assert_eq!(sim.s3_front_seen("HeadBucket")[0]["status"], 403);
+    assert_eq!(sim.s3_front_seen("HeadBucket")[0]["fault"], "clock");
 
     // Only the list sees S3's clock: its refusal carries S3's RequestTimeTooSkewed body. With
     // one attempt, s3_list fails and is blamed on the clock ...

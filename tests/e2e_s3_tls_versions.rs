@@ -62,14 +62,6 @@ fn probe(sim: &SimVpc, bucket: &str) -> Run {
     ])
 }
 
-/// The front's log lines of one S3 operation.
-fn seen(sim: &SimVpc, op: &str) -> Vec<Value> {
-    sim.s3_front_log()
-        .into_iter()
-        .filter(|l| l["op"] == op)
-        .collect()
-}
-
 /// A sim whose S3 front presents certificate `tls`, the bucket's versions before the run, and
 /// the run.
 async fn tls_fault(bucket: &str, tls: &str) -> (SimVpc, Versions, Run) {
@@ -227,12 +219,12 @@ async fn a_versioned_bucket_loses_only_the_version_the_probe_wrote() {
     assert!(delete["detail"]["version_delete_denied"].is_null());
 
     // exactly one DeleteObject, of that version of the probe's own key
-    let deletes = seen(&sim, "DeleteObject");
+    let deletes = sim.s3_front_seen("DeleteObject");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(deletes[0]["key"], put["detail"]["key"]);
     assert!(has_version_id(&deletes[0]), "{deletes:?}");
     assert_eq!(deletes[0]["status"], 204);
-    assert!(seen(&sim, "DeleteObjects").is_empty());
+    assert!(sim.s3_front_seen("DeleteObjects").is_empty());
 
     // no version and no delete marker of the probe's remains; every other one is untouched
     assert_eq!(versions(&sim, b).await, before);
@@ -341,7 +333,8 @@ fn retained(sim: &SimVpc, run: &Run) -> (String, String) {
     }
     assert!(f["hint"].as_str().unwrap().contains("read_only = true"));
     // this run's deletes: one, of the exact version
-    let deletes: Vec<Value> = seen(sim, "DeleteObject")
+    let deletes: Vec<Value> = sim
+        .s3_front_seen("DeleteObject")
         .into_iter()
         .filter(|l| l["key"] == key.as_str())
         .collect();
@@ -349,7 +342,8 @@ fn retained(sim: &SimVpc, run: &Run) -> (String, String) {
     assert!(has_version_id(&deletes[0]), "{deletes:?}");
     assert_eq!(deletes[0]["status"], 403);
     // never an overwrite: one conditional put of a new key
-    let puts: Vec<Value> = seen(sim, "PutObject")
+    let puts: Vec<Value> = sim
+        .s3_front_seen("PutObject")
         .into_iter()
         .filter(|l| l["key"] == key.as_str())
         .collect();

@@ -793,3 +793,21 @@ pub async fn assert_bucket_empty(s3: &aws_sdk_s3::Client, bucket: &str) {
     let left = bucket_versions(s3, bucket).await;
     assert!(left.is_empty(), "left in {bucket}: {left:?}");
 }
+
+/// The id of moto's AWS-managed S3 prefix list of us-east-1.
+pub async fn s3_prefix_list_id(ec2: &aws_sdk_ec2::Client) -> String {
+    ec2.describe_managed_prefix_lists()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("prefix-list-name")
+                .values("com.amazonaws.us-east-1.s3")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .prefix_lists()[0]
+        .prefix_list_id()
+        .unwrap()
+        .to_string()
+}

@@ -220,21 +220,7 @@ impl SimVpc {
             .unwrap()
             .vpc_endpoint_id
             .unwrap();
-        let pl = ec2
-            .describe_managed_prefix_lists()
-            .filters(
-                Filter::builder()
-                    .name("prefix-list-name")
-                    .values("com.amazonaws.us-east-1.s3")
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .prefix_lists()[0]
-            .prefix_list_id()
-            .unwrap()
-            .to_string();
+        let pl = super::s3_prefix_list_id(&ec2).await;
         let sg = ec2
             .create_security_group()
             .group_name("vpce-probe-sim-instance")
@@ -384,6 +370,14 @@ impl SimVpc {
         let home = tempfile::tempdir().unwrap();
         let cmd = self.command_in("exec", args, env, home.path());
         super::Running::spawn(cmd, home)
+    }
+
+    /// The S3 front's log lines for one S3 operation (`PutObject`, `DeleteObject`, ...).
+    pub fn s3_front_seen(&self, op: &str) -> Vec<Value> {
+        self.s3_front_log()
+            .into_iter()
+            .filter(|l| l["op"] == op)
+            .collect()
     }
 
     /// Every request the S3 front saw, in order (one JSON object each).
