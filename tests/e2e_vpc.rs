@@ -373,12 +373,31 @@ async fn https_proxy_without_no_proxy_is_the_path() {
     );
     assert_eq!(check(&r, 0, "route")["status"], "warn");
     assert_eq!(check(&r, 0, "s3_unsigned")["status"], "skip");
+    // the probe's own connector opened the tunnel, with the proxy's credentials
     let log = sim.proxy_log();
     assert!(
-        log.iter()
-            .any(|l| l
-                .starts_with("CONNECT sim-proxy.s3.us-east-1.amazonaws.com:443 from 10.0.1.10")),
+        log.iter().any(|l| l
+            .starts_with("CONNECT sim-proxy.s3.us-east-1.amazonaws.com:443 from 10.0.1.10")
+            && l.ends_with("-> 200 auth=basic:probe-user")),
         "{log:?}"
+    );
+    // phases through the proxy: every S3 request says so; a new connection has its connect
+    // (to the proxy and through its tunnel) and its TLS handshake (with S3, in the tunnel)
+    let phases: Vec<&serde_json::Value> = r["targets"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("s3_")))
+        .map(|c| &c["detail"]["phases"])
+        .filter(|p| p.is_object())
+        .collect();
+    assert!(!phases.is_empty(), "{r}");
+    assert!(phases.iter().all(|p| p["via_proxy"] == true), "{phases:?}");
+    assert!(
+        phases
+            .iter()
+            .any(|p| p["connect_ms"].is_number() && p["tls_ms"].is_number()),
+        "{phases:?}"
     );
 
     let human = sim.probe_env(
@@ -394,6 +413,43 @@ async fn https_proxy_without_no_proxy_is_the_path() {
         human.stdout
     );
     println!("{}", human.stdout);
+}
+
+#[tokio::test]
+async fn http_proxy_carries_imds_in_absolute_form_with_its_credentials() {
+    let sim = SimVpc::up();
+    sim.network(None, false).await;
+    sim.bucket("sim-http-proxy").await;
+    sim.proxy();
+    let url = proxy_with_password(&sim);
+    // HTTP_PROXY without 169.254.169.254 in NO_PROXY: IMDS goes through the proxy (as botocore
+    // does); S3 is exempt
+    let run = sim.probe_env(
+        &["check", "--bucket", "sim-http-proxy", "--output", "json"],
+        &[("HTTP_PROXY", &url), ("NO_PROXY", ".amazonaws.com")],
+    );
+    fault::assert_sound(&run, 0, fault::DEFAULT_TIMEOUT);
+    assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
+    let log = sim.proxy_log();
+    for want in [
+        "PUT http://169.254.169.254/latest/api/token from 10.0.1.10 -> 200 auth=basic:probe-user",
+        "GET http://169.254.169.254/latest/meta-data/instance-id from 10.0.1.10 -> 200 auth=basic:probe-user",
+    ] {
+        assert!(log.iter().any(|l| l == want), "{want}: {log:?}");
+    }
+    assert!(!log.iter().any(|l| l.starts_with("CONNECT")), "{log:?}");
+    let r = run.json();
+    assert_eq!(r["proxy"]["http"]["variable"], "HTTP_PROXY");
+    let ctx = r["context"]["requests"].as_array().unwrap();
+    assert!(
+        !ctx.is_empty() && ctx.iter().all(|q| q["phases"]["via_proxy"] == true),
+        "{ctx:?}"
+    );
+    assert_eq!(
+        r["targets"][0]["path"]["verdict"], "gateway_endpoint",
+        "{}",
+        r["targets"][0]["path"]
+    );
 }
 
 #[tokio::test]

@@ -44,8 +44,8 @@ mod ms_opt {
 /// The phases of one HTTP request (milliseconds in JSON). A phase is absent (null) when it did
 /// not happen: no DNS for an IP literal (IMDS, an endpoint URL by address), no connect and no
 /// TLS on a reused connection, no TLS over plain HTTP, no transfer when the body was never read
-/// to its end. Through a proxy (`via_proxy`) the connection phases are the proxy's and are not
-/// separated: only `ttfb_ms` (from the request to the answer's head) and `transfer_ms` are given.
+/// to its end. Through a proxy (`via_proxy`) DNS and connect are the proxy's (connect includes
+/// its `CONNECT` tunnel) and TLS is the handshake with the server through the tunnel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimings {
     /// The request's connection was not set up for it: a kept-alive connection (or, rarely, one
@@ -68,7 +68,8 @@ pub struct PhaseTimings {
     /// From the headers to the last byte of the body.
     #[serde(with = "ms_opt", default, skip_serializing_if = "Option::is_none")]
     pub transfer_ms: Option<Duration>,
-    /// The request went through an HTTP proxy: the connection phases are not separated.
+    /// The request went through an HTTP proxy: `dns_ms` and `connect_ms` are the proxy's
+    /// (`connect_ms` includes opening its tunnel).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub via_proxy: bool,
 }

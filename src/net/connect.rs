@@ -4,6 +4,11 @@
 //! so that the request that waited for it can report them. The addresses are tried in the
 //! resolver's order, one after the other, within the connect timeout (as the SDK's connector
 //! does without a per-address timeout).
+//!
+//! A request the environment's proxy intercepts ([`super::proxy`]) connects to the proxy
+//! instead: for `https` its `CONNECT` tunnel is part of the connect phase and the TLS handshake
+//! is the server's, through the tunnel; an `http` connection is marked proxied, so that hyper
+//! sends its requests in absolute form.
 
 use std::fmt;
 use std::future::Future;
@@ -18,6 +23,7 @@ use std::time::{Duration, Instant};
 use aws_smithy_runtime_api::box_error::BoxError;
 use http::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -38,6 +44,8 @@ pub struct ConnInfo {
     pub ready_at: Instant,
     /// Requests that went out on it so far.
     pub uses: AtomicU64,
+    /// It goes through the environment's HTTP proxy (`remote` is the proxy).
+    pub via_proxy: bool,
 }
 
 enum Io {
@@ -53,7 +61,9 @@ pub struct TimedStream {
 
 impl Connection for TimedStream {
     fn connected(&self) -> Connected {
-        Connected::new().extra(self.info.clone())
+        // plain HTTP to a proxy: hyper then sends absolute-form requests
+        let forwarding = self.info.via_proxy && matches!(self.io, Io::Plain(_));
+        Connected::new().extra(self.info.clone()).proxy(forwarding)
     }
 }
 
@@ -155,29 +165,39 @@ impl fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// The connect step: resolve (timed), connect (timed), TLS (timed) for `https`.
+/// The connect step: resolve (timed), connect (timed), TLS (timed) for `https`, through the
+/// environment's proxy when its matcher (`proxy`) intercepts the destination.
 #[derive(Clone)]
 pub struct Direct {
     pub resolver: ProbeResolver,
     pub tls: Arc<rustls::ClientConfig>,
     pub connect_timeout: Option<Duration>,
+    pub proxy: Option<Arc<Matcher>>,
+}
+
+/// `host` and `port` of `uri` (`default_port` when it has none), without IPv6 brackets.
+fn host_port(uri: &Uri, default_port: u16) -> (String, u16) {
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (host.to_string(), uri.port_u16().unwrap_or(default_port))
 }
 
 impl Direct {
     async fn connect(self, dst: Uri) -> Result<TimedStream, BoxError> {
         let https = dst.scheme_str() == Some("https");
-        let host = dst.host().unwrap_or_default();
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let (host, port) = host_port(&dst, if https { 443 } else { 80 });
+        let via = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
+        // where the TCP connection goes: the server, or the proxy (http://, port 80 by default)
+        let (peer_host, peer_port) = match &via {
+            Some(i) => host_port(i.uri(), 80),
+            None => (host.clone(), port),
+        };
         let started_at = Instant::now();
-        let (addrs, dns) = match host.parse::<IpAddr>() {
+        let (addrs, dns) = match peer_host.parse::<IpAddr>() {
             Ok(ip) => (vec![ip], None),
             Err(_) => {
                 let t = Instant::now();
-                let addrs = self.resolver.lookup(&host).await?;
+                let addrs = self.resolver.lookup(&peer_host).await?;
                 (addrs, Some(t.elapsed()))
             }
         };
@@ -185,7 +205,7 @@ impl Direct {
         let mut last: Option<TcpConnectError> = None;
         let mut tcp = None;
         for ip in addrs {
-            let addr = SocketAddr::new(ip, port);
+            let addr = SocketAddr::new(ip, peer_port);
             match TcpStream::connect(addr).await {
                 Ok(s) => {
                     tcp = Some(s);
@@ -197,10 +217,15 @@ impl Direct {
         let tcp = match (tcp, last) {
             (Some(s), _) => s,
             (None, Some(e)) => return Err(Box::new(e)),
-            (None, None) => return Err(format!("{host}: no address to connect to").into()),
+            (None, None) => return Err(format!("{peer_host}: no address to connect to").into()),
         };
-        let connect = t.elapsed();
         tcp.set_nodelay(true).ok();
+        let mut tcp = tcp;
+        if let Some(i) = via.as_ref().filter(|_| https) {
+            let proxy = format!("{peer_host}:{peer_port}");
+            super::proxy::tunnel(&mut tcp, &proxy, &host, port, i.basic_auth()).await??;
+        }
+        let connect = t.elapsed();
         let remote = tcp.peer_addr()?;
         let local = tcp.local_addr().ok();
         let (io, tls) = if https {
@@ -229,6 +254,7 @@ impl Direct {
                 started_at,
                 ready_at: Instant::now(),
                 uses: AtomicU64::new(0),
+                via_proxy: via.is_some(),
             }),
         })
     }

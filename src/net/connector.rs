@@ -5,9 +5,8 @@
 //! the request was handed over, else it says `reused`. Its time to first byte and body transfer are
 //! timed around the response. Everything is logged to the request's own [`timing::capture`].
 //!
-//! Requests that the environment's proxy intercepts go through the SDK's own connector
-//! (`aws-smithy-http-client`, which speaks CONNECT and proxy authentication); their connection
-//! phases are the proxy's and are not separated (`via_proxy`).
+//! Requests that the environment's proxy intercepts connect through it ([`super::connect`]):
+//! their phases are marked `via_proxy` (connect: to the proxy and through its tunnel).
 //!
 //! The same connector serves the SDK clients ([`TimedHttpClient`]) and raw requests
 //! ([`TimedConnector::send`]: "send this request, give me the answer and its phases").
@@ -20,7 +19,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::http::{
@@ -47,15 +45,15 @@ use crate::evidence::{PhaseTimings, RequestTiming};
 #[derive(Clone)]
 pub struct TimedConnector {
     client: Client<Direct, SdkBody>,
-    /// The SDK's connector, for the requests the environment's proxy intercepts.
-    proxied: Option<(Arc<Matcher>, Arc<Connector>)>,
+    /// The environment's proxy, which intercepts some requests.
+    proxy: Option<Arc<Matcher>>,
     read_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for TimedConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimedConnector")
-            .field("proxied", &self.proxied.is_some())
+            .field("proxy", &self.proxy.is_some())
             .finish()
     }
 }
@@ -65,10 +63,11 @@ impl TimedConnector {
     pub fn new(
         resolver: ProbeResolver,
         tls: Arc<rustls::ClientConfig>,
-        proxied: Option<(Matcher, Connector)>,
+        proxy: Option<Matcher>,
         connect_timeout: Option<Duration>,
         read_timeout: Option<Duration>,
     ) -> Self {
+        let proxy = proxy.map(Arc::new);
         let mut b = Client::builder(TokioExecutor::new());
         b.pool_timer(TokioTimer::new());
         TimedConnector {
@@ -76,8 +75,9 @@ impl TimedConnector {
                 resolver,
                 tls,
                 connect_timeout,
+                proxy: proxy.clone(),
             }),
-            proxied: proxied.map(|(p, c)| (Arc::new(p), Arc::new(c))),
+            proxy,
             read_timeout,
         }
     }
@@ -99,10 +99,10 @@ impl TimedConnector {
         Ok((resp, entry.get()))
     }
 
-    /// Hand `req` to the pool (or the proxy's connector): its entry, and the answer's head.
+    /// Hand `req` to the pool: its entry, and the answer's head.
     fn dispatch(
         &self,
-        req: HttpRequest,
+        mut req: HttpRequest,
     ) -> (
         Entry,
         impl Future<Output = Result<http::Response<SdkBody>, ConnectorError>> + Send + 'static,
@@ -122,19 +122,22 @@ impl TimedConnector {
             _ => None,
         };
         let entry = Entry::start(req.method(), &host, &path, action);
-        let proxied = match (&self.proxied, &uri) {
-            (Some((m, conn)), Some(u)) if m.intercept(u).is_some() => Some(conn.clone()),
-            _ => None,
-        };
+        // plain HTTP through the proxy: the proxy's credentials go with each request (an https
+        // request gives them to the proxy in its tunnel's CONNECT)
+        if let (Some(m), Some(u)) = (&self.proxy, &uri)
+            && u.scheme_str() == Some("http")
+            && let Some(auth) = m.intercept(u).and_then(|i| i.basic_auth().cloned())
+            && let Ok(auth) = auth.to_str()
+        {
+            req.headers_mut()
+                .insert("proxy-authorization", auth.to_string());
+        }
         let client = self.client.clone();
         let read_timeout = self.read_timeout;
         let e = entry.clone();
         let fut = async move {
             let started = e.started();
-            let result = match proxied {
-                Some(conn) => proxy_send(&conn, req).await,
-                None => direct_send(&client, req, read_timeout).await,
-            };
+            let result = direct_send(&client, req, read_timeout).await;
             match result {
                 Ok((resp, mut phases, ready_at)) => {
                     let head_at = Instant::now();
@@ -152,24 +155,7 @@ impl TimedConnector {
     }
 }
 
-/// Through the proxy, with the SDK's connector: no separate connection phases.
-async fn proxy_send(
-    conn: &Connector,
-    req: HttpRequest,
-) -> Result<(http::Response<SdkBody>, PhaseTimings, Instant), ConnectorError> {
-    let started = Instant::now();
-    let resp = conn.call(req).await?;
-    let resp = resp
-        .try_into_http1x()
-        .map_err(|e| ConnectorError::other(e.into(), None))?;
-    let phases = PhaseTimings {
-        via_proxy: true,
-        ..Default::default()
-    };
-    Ok((resp, phases, started))
-}
-
-/// Straight to the server, on the pool: the phases of the connection when this request waited
+/// On the pool (straight to the server or through the proxy): the phases of the connection when this request waited
 /// for it to be set up.
 async fn direct_send(
     client: &Client<Direct, SdkBody>,
@@ -187,7 +173,7 @@ async fn direct_send(
             let info = conn_info(&capture.connection_metadata())?;
             let poison = capture.clone();
             let mut b = ConnectionMetadata::builder()
-                .proxied(false)
+                .proxied(info.via_proxy)
                 .remote_addr(info.remote)
                 .poison_fn(move || {
                     if let Some(c) = poison.connection_metadata().as_ref() {
@@ -216,6 +202,7 @@ async fn direct_send(
     let mut ready_at = started;
     match conn_info(&capture.connection_metadata()) {
         Some(info) => {
+            phases.via_proxy = info.via_proxy;
             let first = info.uses.fetch_add(1, Ordering::SeqCst) == 0;
             // Its phases are this request's when it is the connection's first and the setup
             // began after it was handed over. A connection already open cost it nothing; one
@@ -287,9 +274,7 @@ impl HttpConnector for TimedConnector {
 }
 
 /// Builds the connector for given timeouts (`None` settings: none).
-type Factory = dyn Fn(Option<&HttpConnectorSettings>, Option<&RuntimeComponents>) -> TimedConnector
-    + Send
-    + Sync;
+type Factory = dyn Fn(Option<&HttpConnectorSettings>) -> TimedConnector + Send + Sync;
 
 /// A connector's connect and read timeouts.
 type Timeouts = (Option<Duration>, Option<Duration>);
@@ -309,10 +294,7 @@ impl fmt::Debug for TimedHttpClient {
 
 impl TimedHttpClient {
     pub fn new(
-        factory: impl Fn(Option<&HttpConnectorSettings>, Option<&RuntimeComponents>) -> TimedConnector
-        + Send
-        + Sync
-        + 'static,
+        factory: impl Fn(Option<&HttpConnectorSettings>) -> TimedConnector + Send + Sync + 'static,
     ) -> Self {
         Self {
             factory: Box::new(factory),
@@ -325,7 +307,7 @@ impl HttpClient for TimedHttpClient {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
+        _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         let key = (settings.connect_timeout(), settings.read_timeout());
         if let Some(c) = self.cache.read().expect("cache poisoned").get(&key) {
@@ -334,9 +316,7 @@ impl HttpClient for TimedHttpClient {
         let mut cache = self.cache.write().expect("cache poisoned");
         cache
             .entry(key)
-            .or_insert_with(|| {
-                SharedHttpConnector::new((self.factory)(Some(settings), Some(components)))
-            })
+            .or_insert_with(|| SharedHttpConnector::new((self.factory)(Some(settings))))
             .clone()
     }
 }

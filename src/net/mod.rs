@@ -10,57 +10,12 @@ pub mod proxy;
 pub mod resolver;
 pub mod timing;
 
-use aws_smithy_http_client::tls::{TlsContext, TrustStore};
-use aws_smithy_http_client::{Connector, tls};
-use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpClient};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use hyper_util::client::proxy::matcher::Matcher;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use connector::{TimedConnector, TimedHttpClient};
 
 pub use proxy::ProxyEnv;
 pub use resolver::ProbeResolver;
-
-fn tls_context(ca_bundle: Option<&[u8]>) -> Result<Option<TlsContext>, String> {
-    ca_bundle
-        .map(|pem| {
-            TlsContext::builder()
-                .with_trust_store(TrustStore::default().with_pem_certificate(pem.to_vec()))
-                .build()
-                .map_err(|e| format!("cannot use the CA bundle: {e}"))
-        })
-        .transpose()
-}
-
-/// The SDK's connector for the requests the proxy intercepts (`None`: no proxy is set).
-fn proxy_connector(
-    ca_bundle: Option<&[u8]>,
-    proxy: &ProxyEnv,
-    resolver: &ProbeResolver,
-    settings: Option<&HttpConnectorSettings>,
-    components: Option<&RuntimeComponents>,
-) -> Result<Option<(Matcher, Connector)>, String> {
-    if !proxy.is_set() {
-        return Ok(None);
-    }
-    let mut b = Connector::builder();
-    b.set_connector_settings(settings.cloned());
-    if let Some(c) = components {
-        b.set_sleep_impl(c.sleep_impl());
-    }
-    let mut b = b
-        .proxy_config(proxy.config()?)
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ));
-    if let Some(ctx) = tls_context(ca_bundle)? {
-        b = b.tls_context(ctx);
-    }
-    Ok(Some((
-        proxy.matcher(),
-        b.build_with_resolver(resolver.clone()),
-    )))
-}
 
 /// The HTTP client for every SDK client (S3, EC2, IMDS, ...), resolving through `resolver`,
 /// timing every request's phases ([`connector`]) and going through the environment's proxy
@@ -72,19 +27,14 @@ pub fn http_client(
     proxy: &ProxyEnv,
 ) -> Result<SharedHttpClient, String> {
     let tls = connector::tls_config(ca_bundle)?;
-    // checked once here, so that the factory below cannot fail
-    proxy_connector(ca_bundle, proxy, &resolver, None, None)?;
-    let ca = ca_bundle.map(<[u8]>::to_vec);
+    proxy.validate()?;
     let proxy = proxy.clone();
     Ok(SharedHttpClient::new(TimedHttpClient::new(
-        move |settings, components| {
-            let proxied = proxy_connector(ca.as_deref(), &proxy, &resolver, settings, components)
-                .ok()
-                .flatten();
+        move |settings| {
             TimedConnector::new(
                 resolver.clone(),
                 tls.clone(),
-                proxied,
+                proxy.route(),
                 settings.and_then(|s| s.connect_timeout()),
                 settings.and_then(|s| s.read_timeout()),
             )
@@ -100,10 +50,11 @@ pub fn connector(
     ca_bundle: Option<&[u8]>,
     proxy: &ProxyEnv,
 ) -> Result<TimedConnector, String> {
+    proxy.validate()?;
     Ok(TimedConnector::new(
         resolver.clone(),
         connector::tls_config(ca_bundle)?,
-        proxy_connector(ca_bundle, proxy, resolver, None, None)?,
+        proxy.route(),
         None,
         None,
     ))
@@ -117,13 +68,11 @@ pub fn api_connector(
     proxy: &ProxyEnv,
     connect_timeout: Option<std::time::Duration>,
 ) -> Result<TimedConnector, String> {
-    let mut settings = HttpConnectorSettings::builder();
-    settings.set_connect_timeout(connect_timeout);
-    let settings = settings.build();
+    proxy.validate()?;
     Ok(TimedConnector::new(
         resolver.clone(),
         connector::tls_config(ca_bundle)?,
-        proxy_connector(ca_bundle, proxy, resolver, Some(&settings), None)?,
+        proxy.route(),
         connect_timeout,
         None,
     ))

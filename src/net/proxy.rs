@@ -1,12 +1,18 @@
 //! The HTTP proxy, resolved from the environment once, the way the AWS CLI (botocore) reads it:
 //! https requests use `HTTPS_PROXY`, http requests (IMDS) use `HTTP_PROXY` (the upper-case name
 //! first, then the lower-case one), and `NO_PROXY` exempts hosts (suffixes, `.domain`, IPs,
-//! CIDRs, `*`). `ALL_PROXY` is not read (botocore does not). The same values configure the
-//! shared HTTP client's connector and decide, for the evidence, which requests go through the
-//! proxy (one matcher, hyper-util's, for both). Proxy credentials never leave this module.
+//! CIDRs, `*`). `ALL_PROXY` is not read (botocore does not). The same values route the probe's
+//! connector ([`super::connect`]) and decide, for the evidence, which requests go through the
+//! proxy (one matcher, hyper-util's, for both). An https request goes through a `CONNECT` tunnel
+//! ([`tunnel`]), an http one (IMDS) is sent to the proxy in absolute form, both with the
+//! proxy's `Proxy-Authorization` when its URL has credentials. Proxy credentials never leave
+//! this module and the connector (never in an error, a log line or the report).
 
-use aws_smithy_http_client::proxy::ProxyConfig;
+use std::fmt;
+
+use http::HeaderValue;
 use hyper_util::client::proxy::matcher::Matcher;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::evidence::{ProxyEvidence, ProxySetting};
 
@@ -139,32 +145,122 @@ impl ProxyEnv {
         Some(format!("{} ({})", redact(&r.url).0, r.variable))
     }
 
-    /// The connector's configuration: the same values.
-    pub fn config(&self) -> Result<ProxyConfig, String> {
-        let err = |r: &Raw, e: &dyn std::fmt::Display| {
-            format!("{}={}: {e}", r.variable, redact(&r.url).0)
-        };
-        let no = self
-            .no_proxy
-            .as_ref()
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let cfg = match (&self.https, &self.http) {
-            (None, None) => return Ok(ProxyConfig::disabled()),
-            (Some(s), Some(h)) if s.url == h.url => {
-                ProxyConfig::all(s.url.as_str()).map_err(|e| err(s, &e))?
+    /// Check the proxy URLs once, before any request: `http://host[:port]` (a proxy spoken to
+    /// over TLS, `https://`, is not supported). The error names the variable, never the
+    /// credentials.
+    pub fn validate(&self) -> Result<(), String> {
+        for r in [&self.https, &self.http].into_iter().flatten() {
+            let shown = redact(&r.url).0;
+            let err = |why: &str| format!("{}={shown}: {why}", r.variable);
+            let uri: http::Uri = r
+                .url
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| err(&e.to_string()))?;
+            match uri.scheme_str() {
+                Some("http") => {}
+                Some(s) => {
+                    return Err(err(&format!(
+                        "the {s}:// scheme is not supported: give the proxy as http://host:port"
+                    )));
+                }
+                None => return Err(err("no scheme")),
             }
-            (Some(s), None) => ProxyConfig::https(s.url.as_str()).map_err(|e| err(s, &e))?,
-            (None, Some(h)) => ProxyConfig::http(h.url.as_str()).map_err(|e| err(h, &e))?,
-            // Two different proxies: the SDK's environment reader takes the same variables.
-            (Some(s), Some(h)) => {
-                ProxyConfig::https(s.url.as_str()).map_err(|e| err(s, &e))?;
-                ProxyConfig::http(h.url.as_str()).map_err(|e| err(h, &e))?;
-                return Ok(ProxyConfig::from_env());
+            if uri.host().is_none_or(str::is_empty) {
+                return Err(err("no host"));
             }
-        };
-        Ok(if no.is_empty() { cfg } else { cfg.no_proxy(no) })
+        }
+        Ok(())
     }
+
+    /// The matcher for the connector (`None`: no proxy is configured).
+    pub fn route(&self) -> Option<Matcher> {
+        self.is_set().then(|| self.matcher())
+    }
+}
+
+/// A proxy that did not open the tunnel asked for.
+#[derive(Debug)]
+pub struct TunnelError {
+    /// `host:port` of the proxy (never its credentials).
+    pub proxy: String,
+    /// `host:port` the tunnel was asked to.
+    pub target: String,
+    /// The proxy's status line, when it answered with one.
+    pub answer: Option<String>,
+}
+
+impl fmt::Display for TunnelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.answer {
+            Some(a) => write!(
+                f,
+                "the proxy {} refused the CONNECT to {}: {a}",
+                self.proxy, self.target
+            ),
+            None => write!(
+                f,
+                "the proxy {} closed the connection before answering the CONNECT to {}",
+                self.proxy, self.target
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TunnelError {}
+
+/// The longest proxy answer head read.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Ask the proxy on `io` (`proxy`: its `host:port`) for a tunnel to `host:port`, with its
+/// `Proxy-Authorization` (`auth`), and read its answer: any 2xx opens it.
+pub async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    proxy: &str,
+    host: &str,
+    port: u16,
+    auth: Option<&HeaderValue>,
+) -> std::io::Result<Result<(), TunnelError>> {
+    let target = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n").into_bytes();
+    if let Some(a) = auth {
+        req.extend_from_slice(b"Proxy-Authorization: ");
+        req.extend_from_slice(a.as_bytes());
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"\r\n");
+    io.write_all(&req).await?;
+    io.flush().await?;
+    let refused = |answer: Option<String>| TunnelError {
+        proxy: proxy.to_string(),
+        target: target.clone(),
+        answer,
+    };
+    // byte by byte: nothing of what follows the answer's head (the server's TLS) is read here
+    let mut head = Vec::with_capacity(256);
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD {
+            return Ok(Err(refused(Some("an answer head over 16 KiB".into()))));
+        }
+        if io.read(&mut b).await? == 0 {
+            return Ok(Err(refused(None)));
+        }
+        head.push(b[0]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let line = line.lines().next().unwrap_or_default().trim().to_string();
+    let status = line
+        .strip_prefix("HTTP/1.")
+        .and_then(|r| r.get(2..5))
+        .and_then(|c| c.parse::<u16>().ok());
+    Ok(match status {
+        Some(200..=299) => Ok(()),
+        _ => Err(refused(Some(line.chars().take(200).collect()))),
+    })
 }
 
 #[cfg(test)]
@@ -193,7 +289,7 @@ mod tests {
         let https = ev.https.unwrap();
         assert_eq!(https.url, "http://10.0.3.128:3128");
         assert!(https.credentials);
-        assert!(e.config().is_ok());
+        assert!(e.validate().is_ok());
         assert!(!format!("{:?}", e.evidence()).contains("p%40ss"));
     }
 
@@ -244,7 +340,123 @@ mod tests {
         let e = env(&[("NO_PROXY", ".amazonaws.com")]);
         assert!(!e.is_set());
         assert_eq!(e.evidence(), None);
-        assert!(e.config().unwrap().is_disabled());
+        assert!(e.validate().is_ok());
+        assert!(e.route().is_none());
+    }
+
+    #[test]
+    fn only_http_proxies_with_a_host_are_accepted_and_errors_hide_credentials() {
+        for ok in ["http://10.0.3.128:3128", "proxy:3128", "http://u:p@proxy"] {
+            assert!(env(&[("HTTPS_PROXY", ok)]).validate().is_ok(), "{ok}");
+        }
+        let e = env(&[("HTTPS_PROXY", "https://user:s3cret@proxy:3128")]);
+        let err = e.validate().unwrap_err();
+        assert!(
+            err.starts_with("HTTPS_PROXY=https://proxy:3128: the https:// scheme"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"));
+        let err = env(&[("http_proxy", "http://")]).validate().unwrap_err();
+        assert!(err.starts_with("http_proxy=http://: "), "{err}");
+        let err = env(&[("HTTPS_PROXY", "http://a b:1")])
+            .validate()
+            .unwrap_err();
+        assert!(err.starts_with("HTTPS_PROXY="), "{err}");
+    }
+
+    #[test]
+    fn route_is_the_matcher_with_credentials_for_the_connector() {
+        let e = env(&[("HTTPS_PROXY", "http://Aladdin:opensesame@p:3128")]);
+        let m = e.route().unwrap();
+        let i = m.intercept(&S3.parse().unwrap()).unwrap();
+        assert_eq!(i.uri().host(), Some("p"));
+        assert_eq!(i.basic_auth().unwrap(), "Basic QWxhZGRpbjpvcGVuc2VzYW1l");
+    }
+
+    /// A proxy on the other end of `io`: reads the CONNECT head, answers `answer`.
+    async fn proxy_answering(
+        answer: &'static [u8],
+    ) -> (tokio::io::DuplexStream, tokio::task::JoinHandle<String>) {
+        let (client, mut server) = tokio::io::duplex(4096);
+        let task = tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if server.read(&mut b).await.unwrap() == 0 {
+                    break;
+                }
+                head.push(b[0]);
+            }
+            server.write_all(answer).await.unwrap();
+            // keep the pipe open until the client has read the answer
+            let _ = server.read(&mut b).await;
+            String::from_utf8(head).unwrap()
+        });
+        (client, task)
+    }
+
+    #[tokio::test]
+    async fn tunnel_sends_connect_with_credentials_and_accepts_2xx() {
+        let (mut io, task) = proxy_answering(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+        let auth = HeaderValue::from_static("Basic dTpw");
+        tunnel(&mut io, "p:3128", "b.s3.amazonaws.com", 443, Some(&auth))
+            .await
+            .unwrap()
+            .unwrap();
+        drop(io);
+        assert_eq!(
+            task.await.unwrap(),
+            "CONNECT b.s3.amazonaws.com:443 HTTP/1.1\r\nHost: b.s3.amazonaws.com:443\r\n\
+             Proxy-Authorization: Basic dTpw\r\n\r\n"
+        );
+        let (mut io, task) = proxy_answering(b"HTTP/1.0 200 OK\r\nVia: x\r\n\r\n").await;
+        tunnel(&mut io, "p:3128", "2001:db8::1", 443, None)
+            .await
+            .unwrap()
+            .unwrap();
+        drop(io);
+        assert!(
+            task.await
+                .unwrap()
+                .starts_with("CONNECT [2001:db8::1]:443 HTTP/1.1\r\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn tunnel_refused_or_closed_names_the_proxy_and_the_answer() {
+        let (mut io, _task) =
+            proxy_answering(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await;
+        let err = tunnel(&mut io, "p:3128", "b.s3.amazonaws.com", 443, None)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the proxy p:3128 refused the CONNECT to b.s3.amazonaws.com:443: \
+             HTTP/1.1 407 Proxy Authentication Required"
+        );
+        // the proxy reads the CONNECT and closes without answering
+        let (mut io, server) = tokio::io::duplex(4096);
+        let task = tokio::spawn(async move {
+            let mut server = server;
+            let mut head = [0u8; 64];
+            let _ = server.read(&mut head).await;
+        });
+        let err = tunnel(&mut io, "p:3128", "h", 443, None)
+            .await
+            .unwrap()
+            .unwrap_err();
+        task.await.unwrap();
+        assert_eq!(
+            err.to_string(),
+            "the proxy p:3128 closed the connection before answering the CONNECT to h:443"
+        );
+        let (mut io, _task) = proxy_answering(b"SSH-2.0-OpenSSH\r\n\r\n").await;
+        let err = tunnel(&mut io, "p:3128", "h", 443, None)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.answer.as_deref(), Some("SSH-2.0-OpenSSH"));
     }
 
     #[test]

@@ -345,7 +345,7 @@ impl SimVpc {
         std::fs::read_to_string(self.var("PROXY_LOG"))
             .expect("proxy.log: was the proxy started?")
             .lines()
-            .filter(|l| l.starts_with("CONNECT"))
+            .filter(|l| l.contains(" from ") && !l.starts_with("READY"))
             .map(str::to_string)
             .collect()
     }

@@ -1,15 +1,37 @@
 #!/usr/bin/env python3
-"""A forward HTTP proxy for the simulated VPC (tests/sim/vpc.sh `proxy`): CONNECT tunnels only,
-Python stdlib. Every CONNECT is logged, one line each, so a test can prove which traffic went
-through it:
+"""A forward HTTP proxy for the simulated VPC (tests/sim/vpc.sh `proxy`), Python stdlib: CONNECT
+tunnels (https), and plain-HTTP requests in absolute form (`GET http://host/path`), forwarded
+one per connection (`Connection: close`). Every request is logged, one line each, so a test can
+prove which traffic went through it:
 
-    CONNECT <host>:<port> from <client ip> -> <status>
+    CONNECT <host>:<port> from <client ip> -> <status> [auth=basic:<user>]
+    <METHOD> http://<host>[:port]/<path> from <client ip> -> <status> [auth=basic:<user>]
 
-Proxy-Authorization is accepted and ignored (never logged). Prints READY when listening.
+Proxy-Authorization is accepted, not checked: only the Basic user name it carries is logged
+(never the password), so that a test can prove the client sent the proxy its credentials.
+Prints READY when listening.
 """
 import argparse
 import asyncio
+import base64
 import sys
+
+
+def auth_of(head):
+    """` auth=basic:<user>` when the request head carries Basic Proxy-Authorization, else ''."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"proxy-authorization":
+            continue
+        scheme, _, cred = value.strip().partition(b" ")
+        if scheme.lower() != b"basic":
+            return " auth=other"
+        try:
+            user = base64.b64decode(cred, validate=True).split(b":", 1)[0].decode()
+        except Exception:
+            return " auth=invalid"
+        return f" auth=basic:{user}"
+    return ""
 
 
 def log(line):
@@ -43,6 +65,9 @@ async def handle(reader, writer):
         return
     first = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = first.split()
+    if len(parts) == 3 and parts[0] != "CONNECT" and parts[1].startswith("http://"):
+        await forward(reader, writer, head, parts, client)
+        return
     if len(parts) != 3 or parts[0] != "CONNECT":
         log(f"{parts[0] if parts else '?'} {parts[1] if len(parts) > 1 else '?'} from {client} -> 405")
         writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
@@ -59,10 +84,49 @@ async def handle(reader, writer):
         await writer.drain()
         writer.close()
         return
-    log(f"CONNECT {target} from {client} -> 200")
+    log(f"CONNECT {target} from {client} -> 200{auth_of(head)}")
     writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
     await writer.drain()
     await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+
+async def forward(reader, writer, head, parts, client):
+    """Forward one absolute-form plain-HTTP request to its origin and its answer back, then
+    close. The proxy's own headers (Proxy-Authorization, Proxy-Connection) are not forwarded."""
+    method, url, version = parts
+    rest = url[len("http://"):]
+    authority, slash, path = rest.partition("/")
+    host, _, port = authority.partition(":")
+    lines = head.split(b"\r\n")[1:]
+    keep, length = [], 0
+    for line in lines:
+        name, _, value = line.partition(b":")
+        n = name.strip().lower()
+        if not line or n in (b"proxy-authorization", b"proxy-connection", b"connection"):
+            continue
+        if n == b"content-length":
+            length = int(value.strip() or 0)
+        keep.append(line)
+    body = await reader.readexactly(length) if length else b""
+    out = f"{method} /{path} {version}\r\n".encode() + b"\r\n".join(keep)
+    out += b"\r\nConnection: close\r\n\r\n" + body
+    try:
+        up_r, up_w = await asyncio.wait_for(asyncio.open_connection(host, int(port or 80)), 10)
+        up_w.write(out)
+        await up_w.drain()
+        answer = await asyncio.wait_for(up_r.read(), 10)
+        up_w.close()
+    except Exception as e:
+        log(f"{method} {url} from {client} -> 502 ({e}){auth_of(head)}")
+        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+        return
+    status = answer.split(b"\r\n", 1)[0].split(b" ")[1:2]
+    log(f"{method} {url} from {client} -> {status[0].decode() if status else '?'}{auth_of(head)}")
+    writer.write(answer)
+    await writer.drain()
+    writer.close()
 
 
 async def main():

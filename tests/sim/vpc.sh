@@ -27,9 +27,10 @@
 #                                       Docker's bridge network. Forwarding decrements the TTL, so a
 #                                       token answer sent with hop limit 1 dies on the way
 #   vpc.sh exec-container NAME DIR -- CMD ARGS…  as exec, in the container netns
-#   vpc.sh proxy  NAME [DIR]            start a forward proxy (tests/emulators/proxy.py, CONNECT only) at
-#                                       PROXY_IP:3128 in the aws netns, resolving through the VPC DNS;
-#                                       one line per CONNECT in DIR/proxy.log ("CONNECT host:443 from …")
+#   vpc.sh proxy  NAME [DIR]            start a forward proxy (tests/emulators/proxy.py: CONNECT and
+#                                       plain HTTP) at PROXY_IP:3128 in the aws netns, resolving through
+#                                       the VPC DNS; one line per request in DIR/proxy.log
+#                                       ("CONNECT host:443 from …", "GET http://… from …")
 #   vpc.sh resolv NAME [DIR] VALUE      rewrite DIR/resolv.conf (what `exec` mounts): VALUE = IPv4[,IPv4…]
 #                                       (nameserver lines; an address nothing serves never answers:
 #                                       the aws netns does not forward) | default (the VPC DNS)
