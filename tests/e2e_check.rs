@@ -820,6 +820,24 @@ fn invalid_input_exits_2_with_a_clear_error() {
         "{}",
         run.stderr
     );
+    // a proxy spoken to over TLS, or no URL at all: one line, never the password
+    for (url, needle) in [
+        (
+            "https://user:s3cret@proxy:3128",
+            "HTTPS_PROXY=https://proxy:3128: the https:// scheme",
+        ),
+        ("http://a b:1", "HTTPS_PROXY=http://a b:1: "),
+    ] {
+        let run = Probe::new()
+            .no_imds()
+            .env("HTTPS_PROXY", url)
+            .args(["check", "--bucket", "ok-bucket", "--region", "us-east-1"])
+            .run();
+        assert_eq!(run.code, 2, "{url}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(needle), "{url}: {}", run.stderr);
+        assert!(!run.stderr.contains("s3cret"));
+    }
 }
 
 #[tokio::test]

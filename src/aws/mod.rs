@@ -384,6 +384,12 @@ where
 /// Classify a failure to send a request (no answer): DNS, connect, TLS, or the request.
 fn classify_dispatch(err: &(dyn StdError + 'static), timeout: bool, io: bool) -> ErrorInfo {
     let message = chain_message(err);
+    // The proxy's answer to its CONNECT, typed (its status is the error's HTTP status).
+    if let Some(t) = find_in_chain::<crate::net::proxy::TunnelError>(err) {
+        let mut e = ErrorInfo::new(Phase::Connect, ErrorCode::ProxyRefused, t.to_string());
+        e.http_status = t.status;
+        return e;
+    }
     // A reset while connecting (or during the TLS handshake, whose errors name "tls") is the
     // peer's or a middlebox's TCP RST, not a certificate problem.
     if was_reset(err) {

@@ -18,6 +18,8 @@ pub enum Fault {
     Dns,
     /// No connection: a drop, blackhole, unreachable network or refused port.
     Unreachable,
+    /// The environment's HTTP proxy did not open the tunnel to S3.
+    ProxyRefused,
     /// Connected, but no (complete) answer in time.
     Timeout,
     Tls,
@@ -86,6 +88,9 @@ pub fn op_fault<'a>(t: &'a TargetEvidence, op: &'a OpEvidence) -> Option<(Fault,
 
 /// Classify a failed operation.
 pub fn fault(e: &ErrorInfo) -> Fault {
+    if e.code == ErrorCode::ProxyRefused {
+        return Fault::ProxyRefused;
+    }
     match e.phase {
         Phase::Dns => return Fault::Dns,
         Phase::Tls => return Fault::Tls,

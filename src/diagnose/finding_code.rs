@@ -85,6 +85,7 @@ crate::wire_enum! {
         ImdsHopLimit => "imds_hop_limit",
         RegionMismatch => "region_mismatch",
         ProxyInPath => "proxy_in_path",
+        ProxyRefused => "proxy_refused",
         ClockSkew => "clock_skew",
         SecurityGroupBlocksS3 => "security_group_blocks_s3",
         NetworkAclBlocksS3 => "network_acl_blocks_s3",
@@ -393,6 +394,12 @@ impl FindingCode {
                 C::Proxy,
                 "S3 requests go through the HTTP proxy of `HTTPS_PROXY` (`NO_PROXY` does not exempt the S3 host), so they leave wherever the proxy sends them, not provably through this VPC's gateway endpoint: `error` when the bucket policy requires `aws:SourceVpce`/`aws:SourceVpc` (those requests will be denied), `warning` otherwise",
                 "{why}: add {entry} to NO_PROXY (e.g. NO_PROXY={no_proxy}) so S3 requests connect directly, through the route table and its gateway endpoint",
+            ),
+            ProxyRefused => spec(
+                E,
+                C::Proxy,
+                "the HTTP proxy of `HTTPS_PROXY` did not open the tunnel to S3: its answer to the `CONNECT` (the message has its status line) was not 2xx, or it closed the connection. The proxy is blamed, not S3 or the network; the hint follows its status: credentials (407), its access rules (403), its own way to S3 (502–504)",
+                "the proxy {proxy} did not open the tunnel to S3: {advice}",
             ),
             ClockSkew => spec(
                 &[Severity::Warning, Severity::Error],

@@ -85,6 +85,9 @@ error_codes! {
     ConnectionReset => "connection_reset",
     /// Any other connect-level I/O error.
     ConnectError => "connect_error",
+    /// The environment's HTTP proxy did not open the tunnel asked for: its `CONNECT` answer was
+    /// not 2xx (`http_status` is the proxy's), or it closed the connection without answering.
+    ProxyRefused => "proxy_refused",
     /// The probe's resolver could not resolve the endpoint name.
     DnsError => "dns_error",
     /// The TLS handshake or certificate check failed (for another reason than the two below).

@@ -187,6 +187,8 @@ pub struct TunnelError {
     pub target: String,
     /// The proxy's status line, when it answered with one.
     pub answer: Option<String>,
+    /// Its status code, when the status line had one.
+    pub status: Option<u16>,
 }
 
 impl fmt::Display for TunnelError {
@@ -234,20 +236,24 @@ pub async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     req.extend_from_slice(b"\r\n");
     io.write_all(&req).await?;
     io.flush().await?;
-    let refused = |answer: Option<String>| TunnelError {
+    let refused = |answer: Option<String>, status: Option<u16>| TunnelError {
         proxy: proxy.to_string(),
         target: target.clone(),
         answer,
+        status,
     };
     // byte by byte: nothing of what follows the answer's head (the server's TLS) is read here
     let mut head = Vec::with_capacity(256);
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() >= MAX_HEAD {
-            return Ok(Err(refused(Some("an answer head over 16 KiB".into()))));
+            return Ok(Err(refused(
+                Some("an answer head over 16 KiB".into()),
+                None,
+            )));
         }
         if io.read(&mut b).await? == 0 {
-            return Ok(Err(refused(None)));
+            return Ok(Err(refused(None, None)));
         }
         head.push(b[0]);
     }
@@ -259,7 +265,7 @@ pub async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
         .and_then(|c| c.parse::<u16>().ok());
     Ok(match status {
         Some(200..=299) => Ok(()),
-        _ => Err(refused(Some(line.chars().take(200).collect()))),
+        _ => Err(refused(Some(line.chars().take(200).collect()), status)),
     })
 }
 
@@ -435,6 +441,7 @@ mod tests {
             "the proxy p:3128 refused the CONNECT to b.s3.amazonaws.com:443: \
              HTTP/1.1 407 Proxy Authentication Required"
         );
+        assert_eq!(err.status, Some(407));
         // the proxy reads the CONNECT and closes without answering
         let (mut io, server) = tokio::io::duplex(4096);
         let task = tokio::spawn(async move {

@@ -350,6 +350,16 @@ impl SimVpc {
             .collect()
     }
 
+    /// Make the proxy refuse tunnels (tests/emulators/proxy.py `--rules`, read again for every
+    /// CONNECT): e.g. `{"require_auth": "user:pw"}`, `{"deny": [".amazonaws.com"]}`.
+    pub fn proxy_rules(&self, rules: serde_json::Value) {
+        std::fs::write(
+            std::path::Path::new(self.dir()).join("proxy-rules.json"),
+            rules.to_string(),
+        )
+        .expect("write proxy-rules.json");
+    }
+
     /// The proxy's URL.
     pub fn proxy_url(&self) -> String {
         self.var("PROXY_URL").to_string()

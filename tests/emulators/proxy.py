@@ -7,14 +7,44 @@ prove which traffic went through it:
     CONNECT <host>:<port> from <client ip> -> <status> [auth=basic:<user>]
     <METHOD> http://<host>[:port]/<path> from <client ip> -> <status> [auth=basic:<user>]
 
-Proxy-Authorization is accepted, not checked: only the Basic user name it carries is logged
-(never the password), so that a test can prove the client sent the proxy its credentials.
+Only the Basic user name of a Proxy-Authorization is logged (never the password), so that a test
+can prove the client sent the proxy its credentials. `--rules FILE` (JSON, read again for every
+CONNECT; absent: none) makes it refuse tunnels as real proxies do:
+
+    {"require_auth": "user:password"}   407 unless the CONNECT carries those Basic credentials
+    {"deny": [".amazonaws.com"]}        403 for targets whose host ends with one of them
+    {"close": true}                     close the connection without answering
+
 Prints READY when listening.
 """
 import argparse
 import asyncio
 import base64
+import json
 import sys
+
+RULES = None
+
+
+def rules():
+    try:
+        with open(RULES) as f:
+            return json.load(f)
+    except (TypeError, OSError):
+        return {}
+
+
+def credentials_of(head):
+    """The decoded Basic Proxy-Authorization (`user:password`), else None."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"proxy-authorization":
+            scheme, _, cred = value.strip().partition(b" ")
+            try:
+                return base64.b64decode(cred, validate=True).decode() if scheme.lower() == b"basic" else None
+            except Exception:
+                return None
+    return None
 
 
 def auth_of(head):
@@ -76,6 +106,22 @@ async def handle(reader, writer):
         return
     target = parts[1]
     host, _, port = target.rpartition(":")
+    r = rules()
+    refusal = None
+    if r.get("close"):
+        log(f"CONNECT {target} from {client} -> closed{auth_of(head)}")
+        writer.close()
+        return
+    if r.get("require_auth") and credentials_of(head) != r["require_auth"]:
+        refusal = b"407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"sim\""
+    elif any(host.endswith(d) for d in r.get("deny", [])):
+        refusal = b"403 Forbidden"
+    if refusal:
+        log(f"CONNECT {target} from {client} -> {refusal[:3].decode()}{auth_of(head)}")
+        writer.write(b"HTTP/1.1 " + refusal + b"\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+        return
     try:
         up_r, up_w = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
     except Exception as e:
@@ -133,7 +179,10 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", required=True)
     ap.add_argument("--port", type=int, default=3128)
+    ap.add_argument("--rules")
     a = ap.parse_args()
+    global RULES
+    RULES = a.rules
     server = await asyncio.start_server(handle, a.host, a.port)
     log(f"READY {a.host}:{a.port}")
     async with server:

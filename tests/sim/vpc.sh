@@ -30,7 +30,8 @@
 #   vpc.sh proxy  NAME [DIR]            start a forward proxy (tests/emulators/proxy.py: CONNECT and
 #                                       plain HTTP) at PROXY_IP:3128 in the aws netns, resolving through
 #                                       the VPC DNS; one line per request in DIR/proxy.log
-#                                       ("CONNECT host:443 from …", "GET http://… from …")
+#                                       ("CONNECT host:443 from …", "GET http://… from …"); it
+#                                       refuses tunnels as DIR/proxy-rules.json says (re-read per CONNECT)
 #   vpc.sh resolv NAME [DIR] VALUE      rewrite DIR/resolv.conf (what `exec` mounts): VALUE = IPv4[,IPv4…]
 #                                       (nameserver lines; an address nothing serves never answers:
 #                                       the aws netns does not forward) | default (the VPC DNS)
@@ -679,6 +680,7 @@ cmd_proxy() {
   ip netns exec "$NS_A" "$unb" -m /bin/sh -c \
     "$mtb"' --bind "$0" /etc/resolv.conf && exec "$@"' "$D/proxy-resolv.conf" \
     "$VENV/bin/python" "$REPO/tests/emulators/proxy.py" --host "$PROXY_IP" --port "$PROXY_PORT" \
+    --rules "$D/proxy-rules.json" \
     </dev/null >>"$D/proxy.log" 2>&1 &
   echo $! >"$D/proxy.pid"
   for i in $(seq 1 200); do

@@ -65,7 +65,7 @@ pub fn judge(l: &BucketListing) -> Judged {
                 ],
             ),
         },
-        Fault::Unreachable | Fault::Timeout | Fault::Dns | Fault::Tls => {
+        Fault::Unreachable | Fault::Timeout | Fault::Dns | Fault::Tls | Fault::ProxyRefused => {
             FindingCode::S3Unreachable.finding(
                 format!("s3_list_buckets failed: {} ({})", e.code, e.message),
                 &[(

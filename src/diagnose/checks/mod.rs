@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod list_buckets;
 pub mod network_acl;
 pub mod prefix_list;
+pub mod proxy;
 pub mod region;
 pub mod route;
 pub mod s3_answers;

@@ -190,23 +190,7 @@ fn judge_route(ev: &Evidence, t: &TargetEvidence, path: &PathVerdict) -> Judged 
 fn proxy_in_path(ev: &Evidence, t: &TargetEvidence) -> Judged {
     let name = CheckName::Route;
     let proxy = t.via_proxy.clone().unwrap_or_default();
-    let region = t.bucket_region.as_deref().unwrap_or(&ev.region);
-    let base = t
-        .dns
-        .as_ref()
-        .and_then(|d| d.names.last().cloned())
-        .unwrap_or_else(|| format!("s3.{region}.amazonaws.com"));
-    let entry = if base.ends_with(".amazonaws.com") {
-        format!("{base},.{base}")
-    } else {
-        base
-    };
-    let mut list: Vec<String> = ev
-        .proxy
-        .as_ref()
-        .map(|p| p.no_proxy.clone())
-        .unwrap_or_default();
-    list.push(entry.clone());
+    let (entry, list) = super::proxy::no_proxy_entry(ev, t);
     let required = super::bucket_policy::source_vpc_requirements(t);
     let why = if required.is_empty() {
         format!(
