@@ -109,6 +109,8 @@ release-check:
 
 ## packages: the .deb and .rpm of the dist binaries of both architectures, in target/packaging/
 packages: dist cross-dist
+	scripts/size-check.sh $(BIN_DIST)
+	scripts/size-check.sh $(TARGET_DIR)/$(CROSS_TARGET)/dist/vpce-probe
 	tests/packaging/check-packages.sh $(BIN_DIST) $(TARGET)
 	tests/packaging/check-packages.sh $(TARGET_DIR)/$(CROSS_TARGET)/dist/vpce-probe $(CROSS_TARGET)
 

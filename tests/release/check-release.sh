@@ -6,6 +6,7 @@
 #   from the network: not here);
 # - the CycloneDX SBOM (`cargo cyclonedx`) names the crates the binary is built from, at the
 #   versions Cargo.lock pins.
+# - scripts/size-check.sh, the 8 MiB gate of the packages, refuses a binary one byte over.
 # Each check is first shown a broken variant and must refuse it.
 #   tests/release/check-release.sh
 set -euo pipefail
@@ -51,3 +52,12 @@ for name in ["aws-sdk-s3", "aws-sigv4", "hickory-resolver", "rustls", "ring", "t
 assert len(have) > 100, len(have)
 print(f"  ok    SBOM: CycloneDX {bom['specVersion']}, {len(have)} components, versions as Cargo.lock pins")
 PY
+
+# the size gate of the packages (make packages, the release workflow): 8 MiB, refuses one byte more
+head -c 1000 /dev/zero >"$tmp/bin"
+scripts/size-check.sh "$tmp/bin" 1000 >/dev/null || fail "size-check refused a binary at its limit"
+if scripts/size-check.sh "$tmp/bin" 999 >/dev/null 2>&1; then
+  fail "size-check accepted a binary over its limit"
+fi
+grep -q 'scripts/size-check.sh "target/$TARGET/dist/vpce-probe"' "$wf" || fail "$wf does not run the size check"
+ok "size check: 8 MiB gate, in the release workflow (a binary one byte over is refused)"
