@@ -351,7 +351,13 @@ fn check(cfg: &Config, verbose: bool) -> u8 {
     let mut report = Report::build(&run.evidence, &diagnosis);
     // An interrupted run's partial report is not a measurement: it goes to stdout only.
     if !cfg.sinks.sinks.is_empty() && stop.received().is_none() {
-        let deliver = vpce_probe::report::sink::deliver(&run.sdk, &report, &cfg.sinks, &run.host);
+        let deliver = vpce_probe::report::sink::deliver(
+            &run.sdk,
+            &run.api_connector,
+            &report,
+            &cfg.sinks,
+            &run.host,
+        );
         if let Ok(outcomes) = rt.block_on(stop.unless(deliver)) {
             let findings = diagnose::sink_findings(&outcomes);
             report.add_sink_outcomes(outcomes, findings);

@@ -73,7 +73,8 @@ pub async fn cycle(cfg: &Config) -> Result<Report, ConfigError> {
     let diagnosis = diagnose::diagnose(&run.evidence, &cfg.expectations());
     let mut report = Report::build(&run.evidence, &diagnosis);
     if !cfg.sinks.sinks.is_empty() {
-        let outcomes = sink::deliver(&run.sdk, &report, &cfg.sinks, &run.host).await;
+        let outcomes =
+            sink::deliver(&run.sdk, &run.api_connector, &report, &cfg.sinks, &run.host).await;
         let findings = diagnose::sink_findings(&outcomes);
         report.add_sink_outcomes(outcomes, findings);
     }

@@ -1,5 +1,5 @@
 //! The EC2 calls of the network collector, as a small trait ([`Ec2Calls`]) with one real
-//! implementation ([`QueryEc2`], over the EC2 Query API client of [`super::ec2_query`]). Every
+//! implementation ([`QueryEc2`], over the signed API client of [`super::api`]). Every
 //! call is bounded by the run deadline (at most [`EC2_CALL_CAP`] per page); list answers are
 //! read in full, following `nextToken` for at most [`MAX_PAGES`] pages; an error is data,
 //! labelled with the API call.
@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::http::SharedHttpConnector as Connector;
 
-use super::ec2_query::Ec2Query;
+use super::api::{ApiClient, EC2};
 use super::ec2_xml::{self, Page};
 use crate::deadline::Deadline;
 use crate::evidence::{
@@ -110,7 +110,7 @@ fn filters(list: &[(&str, &str)]) -> Vec<(String, String)> {
 /// [`Ec2Calls`] over the EC2 Query API, each page bounded by `deadline`.
 #[derive(Debug)]
 pub struct QueryEc2 {
-    api: Ec2Query,
+    api: ApiClient,
     deadline: Deadline,
 }
 
@@ -119,7 +119,7 @@ impl QueryEc2 {
     /// and connect timeout), with the SDK configuration's credentials and endpoint settings.
     pub fn new(sdk: &SdkConfig, region: &str, connector: Connector, deadline: Deadline) -> Self {
         Self {
-            api: Ec2Query::new(sdk, region, connector),
+            api: ApiClient::new(&EC2, sdk, region, connector),
             deadline,
         }
     }

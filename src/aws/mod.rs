@@ -2,9 +2,9 @@
 //! recording what the transport saw of each operation, and turning SDK errors into
 //! [`ErrorInfo`] data labelled with the phase where they failed.
 
+pub mod api;
 pub mod credentials;
 pub mod ec2;
-pub mod ec2_query;
 #[cfg(test)]
 mod ec2_tests;
 pub mod ec2_xml;

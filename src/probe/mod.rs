@@ -146,6 +146,9 @@ pub struct RunOutput {
     pub sdk: aws_config::SdkConfig,
     /// The instance id, else the host name (default CloudWatch Logs stream).
     pub host: String,
+    /// The connector of the probe's own API clients (EC2, the CloudWatch sinks): the run's
+    /// resolver, TLS trust, proxy and connect timeout.
+    pub api_connector: aws_smithy_runtime_api::client::http::SharedHttpConnector,
 }
 
 /// The error of a collection step a stop signal cut short.
@@ -321,7 +324,7 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
                 .region(aws_config::Region::new(region.clone()))
                 .build();
             let fallbacks = network::Fallbacks {
-                ec2_connector,
+                ec2_connector: ec2_connector.clone(),
                 cache: prefix_list::Cache::new(cfg.state_dir.clone()),
                 resolver: resolver.clone(),
                 ca_bundle: cfg.ca_bundle.clone(),
@@ -491,5 +494,6 @@ pub async fn run(cfg: &Config, stop: &Stop) -> Result<RunOutput, ConfigError> {
         evidence,
         sdk,
         host,
+        api_connector: ec2_connector,
     })
 }

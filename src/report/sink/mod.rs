@@ -3,17 +3,19 @@
 //! the report still reaches stdout, its payload is spooled under the state directory and the
 //! next run sends it first.
 //!
-//! aws-sdk-cloudwatch is pinned to 1.99 (the last Query-protocol release, still accepted by
-//! AWS): newer releases speak Smithy RPCv2-CBOR, which the local emulator (moto) does not serve.
+//! Both go through the probe's own signed API client ([`crate::aws::api`]): CloudWatch over its
+//! Query protocol (still served by AWS, and spoken by the local emulator, moto), CloudWatch
+//! Logs over JSON 1.1, on the probe's connector (resolver, proxy, `AWS_CA_BUNDLE`).
 
 pub mod spool;
 
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use serde::Serialize;
 
-use crate::aws::classify_sdk_error;
+use crate::aws::api::{ApiClient, CLOUDWATCH, CLOUDWATCH_LOGS};
 use crate::evidence::{ErrorCode, ErrorInfo, Phase, SinkKind, SinkOutcome};
 use crate::report::cloudwatch::{Datum, datums_for, emf_event};
 use crate::report::model::Report;
@@ -64,120 +66,123 @@ fn datums_json(d: &[Datum]) -> serde_json::Value {
     )
 }
 
-async fn put_metrics(
-    cw: &aws_sdk_cloudwatch::Client,
+/// PutMetricData takes at most 1000 datums per call.
+const MAX_DATUMS: usize = 1000;
+
+/// The Query parameters of the datums of `body` (a spooled or fresh [`datums_json`]), all
+/// stamped `timestamp_ms`: one list per call of at most [`MAX_DATUMS`].
+fn metric_params(
     namespace: &str,
     body: &serde_json::Value,
     timestamp_ms: i64,
-) -> Result<(), ErrorInfo> {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-    let ts = aws_smithy_types::DateTime::from_millis(timestamp_ms);
-    let all: Vec<MetricDatum> = body
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|d| {
-            let dims = d["dimensions"]
-                .as_array()
-                .map(|a| a.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .map(|kv| {
-                    Dimension::builder()
-                        .name(kv[0].as_str().unwrap_or_default())
-                        .value(kv[1].as_str().unwrap_or_default())
-                        .build()
-                })
-                .collect::<Vec<_>>();
-            MetricDatum::builder()
-                .metric_name(d["name"].as_str().unwrap_or_default())
-                .value(d["value"].as_f64().unwrap_or_default())
-                .unit(StandardUnit::from(d["unit"].as_str().unwrap_or("None")))
-                .timestamp(ts)
-                .set_dimensions(Some(dims))
-                .build()
+) -> Vec<Vec<(String, String)>> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let ts = DateTime::from_millis(timestamp_ms)
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    let all = body.as_array().map(|a| a.as_slice()).unwrap_or_default();
+    all.chunks(MAX_DATUMS)
+        .map(|chunk| {
+            let mut p = vec![("Namespace".to_string(), namespace.to_string())];
+            for (i, d) in chunk.iter().enumerate() {
+                let m = format!("MetricData.member.{}", i + 1);
+                p.push((
+                    format!("{m}.MetricName"),
+                    d["name"].as_str().unwrap_or_default().to_string(),
+                ));
+                let value = d["value"].as_f64().filter(|v| v.is_finite()).unwrap_or(0.0);
+                p.push((format!("{m}.Value"), value.to_string()));
+                p.push((
+                    format!("{m}.Unit"),
+                    d["unit"].as_str().unwrap_or("None").to_string(),
+                ));
+                p.push((format!("{m}.Timestamp"), ts.clone()));
+                let dims = d["dimensions"].as_array().map(|a| a.as_slice());
+                for (j, kv) in dims.unwrap_or_default().iter().enumerate() {
+                    let n = format!("{m}.Dimensions.member.{}", j + 1);
+                    p.push((
+                        format!("{n}.Name"),
+                        kv[0].as_str().unwrap_or_default().to_string(),
+                    ));
+                    p.push((
+                        format!("{n}.Value"),
+                        kv[1].as_str().unwrap_or_default().to_string(),
+                    ));
+                }
+            }
+            p
         })
-        .collect();
-    // PutMetricData takes at most 1000 datums per call.
-    for chunk in all.chunks(1000) {
-        cw.put_metric_data()
-            .namespace(namespace)
-            .set_metric_data(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| classify_sdk_error(&e, &Default::default()))?;
+        .collect()
+}
+
+async fn put_metrics(
+    cw: &ApiClient,
+    namespace: &str,
+    body: &serde_json::Value,
+    timestamp_ms: i64,
+    budget: Duration,
+) -> Result<(), ErrorInfo> {
+    for params in metric_params(namespace, body, timestamp_ms) {
+        cw.call("PutMetricData", &params, budget).await?;
     }
     Ok(())
 }
 
 async fn put_log_event(
-    logs: &aws_sdk_cloudwatchlogs::Client,
+    logs: &ApiClient,
     group: &str,
     stream: &str,
     body: &serde_json::Value,
     timestamp_ms: i64,
+    budget: Duration,
 ) -> Result<(), ErrorInfo> {
-    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let event = InputLogEvent::builder()
-        .timestamp(timestamp_ms)
-        .message(body.to_string())
-        .build()
-        .map_err(|e| ErrorInfo::new(Phase::Config, ErrorCode::BadLogEvent, e.to_string()))?;
-    let send = || {
-        logs.put_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .log_events(event.clone())
-            .send()
-    };
+    use serde_json::json;
+    let put = json!({
+        "logGroupName": group,
+        "logStreamName": stream,
+        "logEvents": [{"timestamp": timestamp_ms, "message": body.to_string()}],
+    });
+    let stream_input = json!({"logGroupName": group, "logStreamName": stream});
+    let send = || logs.call_json("PutLogEvents", &put, budget);
+    let create_stream = || logs.call_json("CreateLogStream", &stream_input, budget);
+    let is = |i: &ErrorInfo, code: &str| i.code.service() == Some(code);
     match send().await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let info = classify_sdk_error(&e, &Default::default());
-            if info.code.service() != Some("ResourceNotFoundException") {
+        Err(info) => {
+            if !is(&info, "ResourceNotFoundException") {
                 return Err(info);
             }
             // Create what is missing (when allowed): the stream first, the group only when
             // that says the group is missing too; then try once more.
-            let create_stream = || {
-                logs.create_log_stream()
-                    .log_group_name(group)
-                    .log_stream_name(stream)
-                    .send()
-            };
-            let exists = |i: &ErrorInfo| i.code.service() == Some("ResourceAlreadyExistsException");
-            if let Err(e) = create_stream().await {
-                let i = classify_sdk_error(&e, &Default::default());
-                if i.code.service() == Some("ResourceNotFoundException") {
-                    if let Err(e) = logs.create_log_group().log_group_name(group).send().await {
-                        let i = classify_sdk_error(&e, &Default::default());
-                        if !exists(&i) {
-                            return Err(i);
-                        }
+            let exists = |i: &ErrorInfo| is(i, "ResourceAlreadyExistsException");
+            if let Err(i) = create_stream().await {
+                if is(&i, "ResourceNotFoundException") {
+                    let group_input = json!({"logGroupName": group});
+                    if let Err(i) = logs.call_json("CreateLogGroup", &group_input, budget).await
+                        && !exists(&i)
+                    {
+                        return Err(i);
                     }
-                    if let Err(e) = create_stream().await {
-                        let i = classify_sdk_error(&e, &Default::default());
-                        if !exists(&i) {
-                            return Err(i);
-                        }
+                    if let Err(i) = create_stream().await
+                        && !exists(&i)
+                    {
+                        return Err(i);
                     }
                 } else if !exists(&i) {
                     return Err(i);
                 }
             }
-            send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify_sdk_error(&e, &Default::default()))
+            send().await.map(|_| ())
         }
     }
 }
 
-/// Deliver `report` to every configured sink, spooled payloads first; all sinks together are
-/// bounded by `cfg.timeout`. Never fails: each outcome says what happened.
+/// Deliver `report` to every configured sink, spooled payloads first, with `sdk`'s
+/// credentials, region and endpoint settings on `connector`; all sinks together are bounded by
+/// `cfg.timeout`. Never fails: each outcome says what happened.
 pub async fn deliver(
     sdk: &SdkConfig,
+    connector: &SharedHttpConnector,
     report: &Report,
     cfg: &SinkConfig,
     default_stream: &str,
@@ -207,19 +212,34 @@ pub async fn deliver(
             .log_stream
             .clone()
             .unwrap_or_else(|| default_stream.to_string());
-        let cw = aws_sdk_cloudwatch::Client::new(sdk);
-        let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+        let region = sdk.region().map(|r| r.as_ref().to_string());
+        let region = region.as_deref().unwrap_or(&report.region);
+        let api = ApiClient::new(
+            match sink {
+                SinkKind::CloudwatchMetrics => &CLOUDWATCH,
+                SinkKind::CloudwatchLogs => &CLOUDWATCH_LOGS,
+            },
+            sdk,
+            region,
+            connector.clone(),
+        );
         let send = |p: Payload| {
-            let (cw, logs, stream) = (cw.clone(), logs.clone(), stream.clone());
+            let (api, stream) = (&api, stream.clone());
             let ns = cfg.namespace.clone();
             let group = cfg.log_group.clone();
             async move {
+                // each call may use what is left of the sinks' deadline (the whole is bounded
+                // below)
+                let left = until
+                    .checked_duration_since(tokio::time::Instant::now())
+                    .unwrap_or_default()
+                    .max(Duration::from_millis(1));
                 match sink {
                     SinkKind::CloudwatchMetrics => {
-                        put_metrics(&cw, &ns, &p.body, p.timestamp_ms).await
+                        put_metrics(api, &ns, &p.body, p.timestamp_ms, left).await
                     }
                     SinkKind::CloudwatchLogs => {
-                        put_log_event(&logs, &group, &stream, &p.body, p.timestamp_ms).await
+                        put_log_event(api, &group, &stream, &p.body, p.timestamp_ms, left).await
                     }
                 }
             }
@@ -306,4 +326,56 @@ pub async fn deliver(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datums_become_put_metric_data_members_with_their_dimensions() {
+        let body = serde_json::json!([
+            {"name": "RunSuccess", "value": 1.0, "unit": "Count", "dimensions": []},
+            {"name": "CheckLatency", "value": 12.5, "unit": "Milliseconds",
+             "dimensions": [["Bucket", "b"], ["Check", "s3_put"]]},
+        ]);
+        let calls = metric_params("VpceProbe", &body, 1_764_465_000_123);
+        assert_eq!(calls.len(), 1);
+        let p: std::collections::HashMap<&str, &str> = calls[0]
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(p["Namespace"], "VpceProbe");
+        assert_eq!(p["MetricData.member.1.MetricName"], "RunSuccess");
+        assert_eq!(p["MetricData.member.1.Value"], "1");
+        assert_eq!(p["MetricData.member.1.Unit"], "Count");
+        assert_eq!(
+            p["MetricData.member.1.Timestamp"],
+            "2025-11-30T01:10:00.123Z"
+        );
+        assert!(!p.contains_key("MetricData.member.1.Dimensions.member.1.Name"));
+        assert_eq!(p["MetricData.member.2.Value"], "12.5");
+        assert_eq!(p["MetricData.member.2.Dimensions.member.1.Name"], "Bucket");
+        assert_eq!(p["MetricData.member.2.Dimensions.member.2.Name"], "Check");
+        assert_eq!(p["MetricData.member.2.Dimensions.member.2.Value"], "s3_put");
+    }
+
+    #[test]
+    fn more_than_1000_datums_take_several_calls() {
+        let one = serde_json::json!({"name": "M", "value": 1.0, "unit": "None", "dimensions": []});
+        let body = serde_json::Value::Array(vec![one; 2001]);
+        let calls = metric_params("N", &body, 0);
+        let members = |c: &Vec<(String, String)>| {
+            c.iter().filter(|(k, _)| k.ends_with(".MetricName")).count()
+        };
+        assert_eq!(
+            calls.iter().map(members).collect::<Vec<_>>(),
+            [1000, 1000, 1]
+        );
+        assert!(
+            calls
+                .iter()
+                .all(|c| c[0] == ("Namespace".into(), "N".into()))
+        );
+    }
 }

@@ -1,18 +1,22 @@
-//! A small client for the EC2 Query API (`Action=…&Version=2016-11-15`, a form-encoded `POST`),
-//! in place of the SDK's EC2 crate: the probe calls six read-only operations, and the SDK's EC2
-//! crate was most of the build time and of the binary. Requests are SigV4-signed with the SDK's
-//! signer (`aws-sigv4`) and sent on the same connector as every other request of the probe (the
-//! probe's resolver, connect timeout, proxy, `AWS_CA_BUNDLE`), recording the peer address.
+//! A small signed client for the AWS APIs the probe calls without an SDK crate: EC2 (Query
+//! protocol: `Action=…&Version=…`, a form-encoded `POST`, XML answers), CloudWatch
+//! (`PutMetricData`, Query) and CloudWatch Logs (JSON 1.1: `X-Amz-Target`, a JSON body). The
+//! probe calls a handful of operations of each, and the SDK crates were most of the build time
+//! and of the binary. Requests are SigV4-signed with the SDK's signer (`aws-sigv4`) and sent on
+//! the same connector as every other request of the probe (the probe's resolver, connect
+//! timeout, proxy, `AWS_CA_BUNDLE`), recording the peer address. Each service is a [`Service`]:
+//! its endpoint names, signing name and protocol.
 //!
-//! The endpoint is the SDK's: `AWS_ENDPOINT_URL_EC2` (or the profile's `services` section), then
-//! `AWS_ENDPOINT_URL`, else `ec2[-fips].REGION.<suffix>` of the region's partition (dual-stack
-//! and FIPS as `AWS_USE_DUALSTACK_ENDPOINT` / `AWS_USE_FIPS_ENDPOINT` ask).
+//! The endpoint is the SDK's: `AWS_ENDPOINT_URL_<SERVICE>` (`_EC2`, `_CLOUDWATCH`,
+//! `_CLOUDWATCH_LOGS`, or the profile's `services` section), then `AWS_ENDPOINT_URL`, else
+//! `<host>[-fips].REGION.<suffix>` of the region's partition (dual-stack and FIPS as
+//! `AWS_USE_DUALSTACK_ENDPOINT` / `AWS_USE_FIPS_ENDPOINT` ask).
 //!
-//! Retries: throttling (`RequestLimitExceeded`, HTTP 429/503 throttling codes) and server errors
-//! (5xx) are retried up to `--max-attempts` attempts in all, with jittered exponential backoff, and
-//! only while the backoff and another attempt fit in the call's budget; a failed connect is not
-//! retried (it would not get better within a run). [`Ec2Query::send`] is the one function that
-//! puts a signed request on the wire.
+//! Retries: throttling (`RequestLimitExceeded`, `Throttling`, HTTP 429/503 throttling codes) and
+//! server errors (5xx) are retried up to `--max-attempts` attempts in all, with jittered
+//! exponential backoff, and only while the backoff and another attempt fit in the call's budget;
+//! a failed connect is not retried (it would not get better within a run). [`ApiClient::send`]
+//! is the one function that puts a signed request on the wire.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -35,8 +39,57 @@ use super::ec2_xml;
 use super::{chain_message, classify_connector_error, clock_sample, status_code_name};
 use crate::evidence::{ClockSample, ErrorCode, ErrorInfo, Phase, is_throttling_code};
 
-/// The EC2 API version every request names.
-pub const API_VERSION: &str = "2016-11-15";
+/// How a service's requests and answers are shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS Query: a form body naming `Action` and `Version`; XML answers and errors.
+    Query { version: &'static str },
+    /// AWS JSON 1.1: `X-Amz-Target: <target>.<Action>`, JSON body, answers and errors.
+    Json { target: &'static str },
+}
+
+/// One AWS API the client speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// The SDK's service id: names `AWS_ENDPOINT_URL_<ID>` and the profile's `services` key.
+    pub id: &'static str,
+    /// The SigV4 signing name.
+    pub signing_name: &'static str,
+    /// The first label of its regional endpoint (`<host>.REGION.amazonaws.com`).
+    pub host: &'static str,
+    pub protocol: Protocol,
+}
+
+/// The EC2 API (version 2016-11-15).
+pub const EC2: Service = Service {
+    id: "EC2",
+    signing_name: "ec2",
+    host: "ec2",
+    protocol: Protocol::Query {
+        version: "2016-11-15",
+    },
+};
+
+/// CloudWatch (metrics), over its Query protocol (version 2010-08-01), which AWS still serves
+/// and the local emulator (moto) speaks.
+pub const CLOUDWATCH: Service = Service {
+    id: "CloudWatch",
+    signing_name: "monitoring",
+    host: "monitoring",
+    protocol: Protocol::Query {
+        version: "2010-08-01",
+    },
+};
+
+/// CloudWatch Logs (JSON 1.1, target `Logs_20140328`).
+pub const CLOUDWATCH_LOGS: Service = Service {
+    id: "CloudWatch Logs",
+    signing_name: "logs",
+    host: "logs",
+    protocol: Protocol::Json {
+        target: "Logs_20140328",
+    },
+};
 
 /// The longest backoff between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -59,9 +112,9 @@ pub struct Answer {
 }
 
 /// The service-specific and global endpoint URL the SDK would use, if one is configured.
-fn configured_endpoint(sdk: &SdkConfig) -> Option<String> {
+fn configured_endpoint(sdk: &SdkConfig, service: &Service) -> Option<String> {
     let key = aws_types::service_config::ServiceConfigKey::builder()
-        .service_id("EC2")
+        .service_id(service.id)
         .env("AWS_ENDPOINT_URL")
         .profile("endpoint_url")
         .build()
@@ -97,18 +150,24 @@ pub fn partition_suffixes(region: &str) -> (&'static str, &'static str) {
 
 /// The EC2 endpoint of `region` (the SDK's endpoint rules for EC2; GovCloud's FIPS endpoint is
 /// its regular one).
-pub fn regional_endpoint(region: &str, fips: bool, dual_stack: bool) -> String {
+pub fn regional_endpoint(service: &Service, region: &str, fips: bool, dual_stack: bool) -> String {
     let (dns, dual) = partition_suffixes(region);
     let suffix = if dual_stack { dual } else { dns };
+    // GovCloud's regular names are already FIPS endpoints
     let fips_host = fips && (dual_stack || !region.starts_with("us-gov-"));
-    let host = if fips_host { "ec2-fips" } else { "ec2" };
-    format!("https://{host}.{region}.{suffix}")
+    let host = service.host;
+    if fips_host {
+        format!("https://{host}-fips.{region}.{suffix}")
+    } else {
+        format!("https://{host}.{region}.{suffix}")
+    }
 }
 
-/// The EC2 endpoint the SDK would use for this configuration.
-pub fn endpoint(sdk: &SdkConfig, region: &str) -> String {
-    configured_endpoint(sdk).unwrap_or_else(|| {
+/// The endpoint the SDK would use for `service` in this configuration.
+pub fn endpoint(sdk: &SdkConfig, service: &Service, region: &str) -> String {
+    configured_endpoint(sdk, service).unwrap_or_else(|| {
         regional_endpoint(
+            service,
             region,
             sdk.use_fips().unwrap_or(false),
             sdk.use_dual_stack().unwrap_or(false),
@@ -129,8 +188,9 @@ fn backoff(n: u32) -> Duration {
     full.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
-/// The EC2 Query API client of one run.
-pub struct Ec2Query {
+/// The client of one service for one run.
+pub struct ApiClient {
+    service: &'static Service,
     connector: Connector,
     url: String,
     region: String,
@@ -140,9 +200,10 @@ pub struct Ec2Query {
     clock: Mutex<Option<ClockSample>>,
 }
 
-impl std::fmt::Debug for Ec2Query {
+impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ec2Query")
+        f.debug_struct("ApiClient")
+            .field("service", &self.service.id)
             .field("url", &self.url)
             .field("region", &self.region)
             .field("max_attempts", &self.max_attempts)
@@ -150,13 +211,19 @@ impl std::fmt::Debug for Ec2Query {
     }
 }
 
-impl Ec2Query {
-    /// A client for `region` on `connector`, with the SDK configuration's credentials, endpoint
-    /// settings and attempt count.
-    pub fn new(sdk: &SdkConfig, region: &str, connector: Connector) -> Self {
+impl ApiClient {
+    /// A client of `service` for `region` on `connector`, with the SDK configuration's
+    /// credentials, endpoint settings and attempt count.
+    pub fn new(
+        service: &'static Service,
+        sdk: &SdkConfig,
+        region: &str,
+        connector: Connector,
+    ) -> Self {
         Self {
+            service,
             connector,
-            url: endpoint(sdk, region),
+            url: endpoint(sdk, service, region),
             region: region.to_string(),
             provider: sdk.credentials_provider(),
             credentials: tokio::sync::OnceCell::new(),
@@ -169,7 +236,7 @@ impl Ec2Query {
         }
     }
 
-    /// The EC2 API's clock, as its last answer with a `Date` gave it.
+    /// The service's clock, as its last answer with a `Date` gave it.
     pub fn clock(&self) -> Option<ClockSample> {
         *self.clock.lock().expect("clock poisoned")
     }
@@ -187,7 +254,10 @@ impl Ec2Query {
                     return Err(ErrorInfo::new(
                         Phase::Credentials,
                         ErrorCode::NoCredentials,
-                        "no credentials to sign the EC2 request with",
+                        format!(
+                            "no credentials to sign the {} request with",
+                            self.service.id
+                        ),
                     ));
                 };
                 p.provide_credentials().await.map_err(|e| {
@@ -202,28 +272,40 @@ impl Ec2Query {
             .clone()
     }
 
-    /// The form body of `action` with `params` (already in the API's `Name.N` shape).
-    fn form(action: &str, params: &[(String, String)]) -> String {
+    /// The Query form body of `action` (API `version`) with `params` (already in the API's
+    /// `Name.N` shape).
+    fn form(version: &str, action: &str, params: &[(String, String)]) -> String {
         let mut f = form_urlencoded::Serializer::new(String::new());
         f.append_pair("Action", action);
-        f.append_pair("Version", API_VERSION);
+        f.append_pair("Version", version);
         for (k, v) in params {
             f.append_pair(k, v);
         }
         f.finish()
     }
 
-    /// Sign `body` and send it: the one place a request goes on the wire (status, headers and
-    /// body of the answer, with the peer and local address). `capture` sees the
-    /// connection (peer and local address) as soon as it is made, so a caller that gives up
-    /// waiting can still tell "never connected" from "connected, no answer".
+    /// Sign `body` (for `action`) and send it: the one place a request goes on the wire
+    /// (status, headers and body of the answer, with the peer and local address). `capture`
+    /// sees the connection (peer and local address) as soon as it is made, so a caller that
+    /// gives up waiting can still tell "never connected" from "connected, no answer".
     pub async fn send(
         &self,
         credentials: &Credentials,
+        action: &str,
         body: String,
         capture: &CaptureSmithyConnection,
     ) -> Result<Answer, ErrorInfo> {
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+        let (content_type, target) = match self.service.protocol {
+            Protocol::Query { .. } => ("application/x-www-form-urlencoded; charset=utf-8", None),
+            Protocol::Json { target } => (
+                "application/x-amz-json-1.1",
+                Some(format!("{target}.{action}")),
+            ),
+        };
+        let mut signed_headers = vec![("content-type", content_type)];
+        if let Some(t) = &target {
+            signed_headers.push(("x-amz-target", t.as_str()));
+        }
         let identity = Identity::from(credentials.clone());
         let not_built = |e: &dyn std::fmt::Display| {
             ErrorInfo::new(Phase::Config, ErrorCode::RequestNotBuilt, e.to_string())
@@ -231,7 +313,7 @@ impl Ec2Query {
         let params = SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
-            .name("ec2")
+            .name(self.service.signing_name)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
@@ -240,7 +322,7 @@ impl Ec2Query {
         let signable = SignableRequest::new(
             "POST",
             self.url.as_str(),
-            [("content-type", content_type)].into_iter(),
+            signed_headers.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
         .map_err(|e| not_built(&e))?;
@@ -258,6 +340,9 @@ impl Ec2Query {
         })?;
         req.set_method("POST").map_err(|e| not_built(&e))?;
         req.headers_mut().insert("content-type", content_type);
+        if let Some(t) = target {
+            req.headers_mut().insert("x-amz-target", t);
+        }
         req.headers_mut().insert(
             "user-agent",
             concat!("vpce-probe/", env!("CARGO_PKG_VERSION")),
@@ -292,12 +377,36 @@ impl Ec2Query {
         })
     }
 
-    /// Call `action` within `budget`, retrying throttling and server errors while the budget
-    /// allows: the 2xx answer's body, or the error (labelled `action`).
+    /// Call Query `action` with `params` within `budget`, retrying throttling and server errors
+    /// while the budget allows: the 2xx answer's body, or the error (labelled `action`).
     pub async fn call(
         &self,
         action: &str,
         params: &[(String, String)],
+        budget: Duration,
+    ) -> Result<String, ErrorInfo> {
+        let version = match self.service.protocol {
+            Protocol::Query { version } => version,
+            Protocol::Json { .. } => unreachable!("{} speaks JSON: call_json", self.service.id),
+        };
+        self.call_with(action, Self::form(version, action, params), budget)
+            .await
+    }
+
+    /// Call JSON `action` with `input` within `budget`, as [`ApiClient::call`] does.
+    pub async fn call_json(
+        &self,
+        action: &str,
+        input: &serde_json::Value,
+        budget: Duration,
+    ) -> Result<String, ErrorInfo> {
+        self.call_with(action, input.to_string(), budget).await
+    }
+
+    async fn call_with(
+        &self,
+        action: &str,
+        body: String,
         budget: Duration,
     ) -> Result<String, ErrorInfo> {
         let until = Instant::now() + budget;
@@ -316,14 +425,16 @@ impl Ec2Query {
             })
             .and_then(|r| r)
             .map_err(label)?;
-        let body = Self::form(action, params);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let left = until.saturating_duration_since(Instant::now());
             let capture = CaptureSmithyConnection::new();
-            let sent =
-                tokio::time::timeout(left, self.send(&credentials, body.clone(), &capture)).await;
+            let sent = tokio::time::timeout(
+                left,
+                self.send(&credentials, action, body.clone(), &capture),
+            )
+            .await;
             let answer = match sent {
                 Ok(Ok(a)) => a,
                 Ok(Err(e)) => return Err(label(e)),
@@ -349,7 +460,10 @@ impl Ec2Query {
             if (200..300).contains(&answer.status) {
                 return Ok(answer.body);
             }
-            let err = ec2_xml::error(&answer.body);
+            let err = match self.service.protocol {
+                Protocol::Query { .. } => ec2_xml::error(&answer.body),
+                Protocol::Json { .. } => json_error(&answer.body, &answer.headers),
+            };
             let status = answer.status;
             let code = match &err.code {
                 Some(c) if !c.bytes().all(|b| b.is_ascii_digit()) => c.clone(),
@@ -360,11 +474,12 @@ impl Ec2Query {
             if retryable(status, &code) && attempt < self.max_attempts && pause + MIN_ATTEMPT < left
             {
                 tracing::debug!(
+                    service = self.service.id,
                     action,
                     code,
                     status,
                     attempt,
-                    "EC2 answered with a retryable error; retrying in {} ms",
+                    "answered with a retryable error; retrying in {} ms",
                     pause.as_millis()
                 );
                 tokio::time::sleep(pause).await;
@@ -389,116 +504,27 @@ impl Ec2Query {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_partitions_endpoints_as_the_sdk_rules_have_them() {
-        for (region, fips, dual, want) in [
-            (
-                "us-east-1",
-                false,
-                false,
-                "https://ec2.us-east-1.amazonaws.com",
-            ),
-            (
-                "us-east-1",
-                true,
-                false,
-                "https://ec2-fips.us-east-1.amazonaws.com",
-            ),
-            (
-                "us-east-1",
-                true,
-                true,
-                "https://ec2-fips.us-east-1.api.aws",
-            ),
-            ("eu-west-1", false, true, "https://ec2.eu-west-1.api.aws"),
-            (
-                "cn-north-1",
-                false,
-                false,
-                "https://ec2.cn-north-1.amazonaws.com.cn",
-            ),
-            (
-                "cn-north-1",
-                false,
-                true,
-                "https://ec2.cn-north-1.api.amazonwebservices.com.cn",
-            ),
-            (
-                "us-gov-west-1",
-                false,
-                false,
-                "https://ec2.us-gov-west-1.amazonaws.com",
-            ),
-            (
-                "us-gov-east-1",
-                true,
-                false,
-                "https://ec2.us-gov-east-1.amazonaws.com",
-            ),
-            (
-                "us-iso-east-1",
-                false,
-                false,
-                "https://ec2.us-iso-east-1.c2s.ic.gov",
-            ),
-            (
-                "us-isob-east-1",
-                false,
-                false,
-                "https://ec2.us-isob-east-1.sc2s.sgov.gov",
-            ),
-            (
-                "eusc-de-east-1",
-                false,
-                false,
-                "https://ec2.eusc-de-east-1.amazonaws.eu",
-            ),
-        ] {
-            assert_eq!(
-                regional_endpoint(region, fips, dual),
-                want,
-                "{region} {fips} {dual}"
-            );
-        }
-    }
-
-    #[test]
-    fn throttling_and_server_errors_are_retried_others_not() {
-        assert!(retryable(503, "RequestLimitExceeded"));
-        assert!(retryable(400, "Throttling"));
-        assert!(retryable(500, "InternalError"));
-        assert!(retryable(429, "Whatever"));
-        assert!(!retryable(403, "UnauthorizedOperation"));
-        assert!(!retryable(400, "InvalidParameterValue"));
-    }
-
-    #[test]
-    fn backoff_doubles_within_bounds() {
-        for n in 1..12 {
-            let b = backoff(n);
-            let full = FIRST_BACKOFF
-                .saturating_mul(1 << (n - 1).min(8))
-                .min(MAX_BACKOFF);
-            assert!(b >= full / 2 && b <= full, "{n}: {b:?}");
-        }
-    }
-
-    #[test]
-    fn the_form_names_action_and_version_and_encodes_values() {
-        let body = Ec2Query::form(
-            "DescribeRouteTables",
-            &[
-                ("Filter.1.Name".into(), "association.subnet-id".into()),
-                ("Filter.1.Value.1".into(), "subnet-1 &x".into()),
-            ],
-        );
-        assert_eq!(
-            body,
-            "Action=DescribeRouteTables&Version=2016-11-15&Filter.1.Name=association.subnet-id&Filter.1.Value.1=subnet-1+%26x"
-        );
+/// A JSON protocol error's code (`__type`, without its `namespace#`; else the
+/// `x-amzn-errortype` header), message and request id.
+fn json_error(body: &str, headers: &aws_smithy_runtime_api::http::Headers) -> ec2_xml::ApiError {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let code = v["__type"]
+        .as_str()
+        .or_else(|| headers.get("x-amzn-errortype"))
+        .map(|t| t.rsplit('#').next().unwrap_or(t))
+        .map(|t| t.split(':').next().unwrap_or(t).to_string())
+        .filter(|t| !t.is_empty());
+    let message = v["message"]
+        .as_str()
+        .or_else(|| v["Message"].as_str())
+        .map(str::to_string);
+    ec2_xml::ApiError {
+        code,
+        message,
+        request_id: headers.get("x-amzn-requestid").map(str::to_string),
     }
 }
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;
