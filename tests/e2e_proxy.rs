@@ -176,6 +176,14 @@ async fn a_proxy_that_refuses_the_tunnel_is_blamed_with_its_status() {
     ] {
         assert!(log.iter().any(|l| l.contains(want)), "{want}: {log:?}");
     }
+    // a refusal for credentials or rules (4xx) is not retried: one CONNECT to S3 per such run
+    let s3_refusals = |status: &str| {
+        log.iter()
+            .filter(|l| l.starts_with("CONNECT sim-proxy-refuses.s3.") && l.contains(status))
+            .count()
+    };
+    assert_eq!(s3_refusals("-> 407"), 2, "{log:?}");
+    assert_eq!(s3_refusals("-> 403"), 1, "{log:?}");
 }
 
 /// The proxy closed the connection without answering the CONNECT.

@@ -37,6 +37,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use super::connect::tls_config;
 use super::connect::{Direct, TimedOut, conn_info};
+use super::proxy::TunnelError;
 use super::resolver::{DnsLookupError, ProbeResolver};
 use super::timing::{self, Entry, TimedBody};
 use crate::evidence::{PhaseTimings, RequestTiming};
@@ -235,13 +236,22 @@ fn find<'a, E: std::error::Error + 'static>(
     None
 }
 
-/// hyper's error as the SDK's: timeouts, I/O (DNS, connect, TLS: retryable), the rest.
+/// hyper's error as the SDK's: timeouts, I/O (DNS, connect, TLS: retryable), a proxy's
+/// refusal (retryable unless 4xx), the rest.
 fn connector_error(err: hyper_util::client::legacy::Error) -> ConnectorError {
     let connect = err.is_connect();
     let boxed: BoxError = Box::new(err);
     let e: &(dyn std::error::Error + 'static) = boxed.as_ref();
     if find::<TimedOut>(e).is_some() {
         return ConnectorError::timeout(boxed);
+    }
+    // The proxy refused the tunnel: for its rules or the credentials (4xx) that will not change
+    // on a retry; a proxy that could not reach the server (5xx) or closed may do better.
+    if let Some(t) = find::<TunnelError>(e) {
+        return match t.status {
+            Some(400..=499) => ConnectorError::other(boxed, None),
+            _ => ConnectorError::io(boxed),
+        };
     }
     if connect || find::<DnsLookupError>(e).is_some() {
         return ConnectorError::io(boxed);

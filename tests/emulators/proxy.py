@@ -170,6 +170,11 @@ async def forward(reader, writer, head, parts, client):
         return
     status = answer.split(b"\r\n", 1)[0].split(b" ")[1:2]
     log(f"{method} {url} from {client} -> {status[0].decode() if status else '?'}{auth_of(head)}")
+    # this connection ends with the answer: say so, or the client would keep it for another
+    # request (the origin's own Connection header is about the proxy's connection to it)
+    ahead, sep, abody = answer.partition(b"\r\n\r\n")
+    alines = [l for l in ahead.split(b"\r\n") if not l.lower().startswith(b"connection:")]
+    answer = b"\r\n".join(alines) + b"\r\nConnection: close" + sep + abody
     writer.write(answer)
     await writer.drain()
     writer.close()
