@@ -214,13 +214,12 @@ impl Direct {
                 Err(source) => last = Some(TcpConnectError { addr, source }),
             }
         }
-        let tcp = match (tcp, last) {
+        let mut tcp = match (tcp, last) {
             (Some(s), _) => s,
             (None, Some(e)) => return Err(Box::new(e)),
             (None, None) => return Err(format!("{peer_host}: no address to connect to").into()),
         };
         tcp.set_nodelay(true).ok();
-        let mut tcp = tcp;
         if let Some(i) = via.as_ref().filter(|_| https) {
             let proxy = format!("{peer_host}:{peer_port}");
             super::proxy::tunnel(&mut tcp, &proxy, &host, port, i.basic_auth()).await??;
