@@ -34,34 +34,43 @@ def rules():
         return {}
 
 
-def credentials_of(head):
-    """The decoded Basic Proxy-Authorization (`user:password`), else None."""
+def proxy_authorization(head):
+    """The Proxy-Authorization of a request head, as (scheme, decoded Basic credentials or None),
+    else None when it has none."""
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"proxy-authorization":
             scheme, _, cred = value.strip().partition(b" ")
+            if scheme.lower() != b"basic":
+                return ("other", None)
             try:
-                return base64.b64decode(cred, validate=True).decode() if scheme.lower() == b"basic" else None
+                return ("basic", base64.b64decode(cred, validate=True).decode())
             except Exception:
-                return None
+                return ("invalid", None)
     return None
 
 
+def credentials_of(head):
+    """The decoded Basic Proxy-Authorization (`user:password`), else None."""
+    a = proxy_authorization(head)
+    return a[1] if a else None
+
+
 def auth_of(head):
-    """` auth=basic:<user>` when the request head carries Basic Proxy-Authorization, else ''."""
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() != b"proxy-authorization":
-            continue
-        scheme, _, cred = value.strip().partition(b" ")
-        if scheme.lower() != b"basic":
-            return " auth=other"
-        try:
-            user = base64.b64decode(cred, validate=True).split(b":", 1)[0].decode()
-        except Exception:
-            return " auth=invalid"
-        return f" auth=basic:{user}"
-    return ""
+    """` auth=basic:<user>` (never the password) when the head carries Basic
+    Proxy-Authorization, ` auth=other|invalid` for another one, else ''."""
+    a = proxy_authorization(head)
+    if a is None:
+        return ""
+    scheme, cred = a
+    return f" auth=basic:{cred.split(':', 1)[0]}" if cred is not None else f" auth={scheme}"
+
+
+async def answer_and_close(writer, status):
+    """Answer `status` (e.g. b"403 Forbidden") with no body and close the connection."""
+    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    writer.close()
 
 
 def log(line):
@@ -100,9 +109,7 @@ async def handle(reader, writer):
         return
     if len(parts) != 3 or parts[0] != "CONNECT":
         log(f"{parts[0] if parts else '?'} {parts[1] if len(parts) > 1 else '?'} from {client} -> 405")
-        writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-        writer.close()
+        await answer_and_close(writer, b"405 Method Not Allowed")
         return
     target = parts[1]
     host, _, port = target.rpartition(":")
@@ -118,17 +125,13 @@ async def handle(reader, writer):
         refusal = b"403 Forbidden"
     if refusal:
         log(f"CONNECT {target} from {client} -> {refusal[:3].decode()}{auth_of(head)}")
-        writer.write(b"HTTP/1.1 " + refusal + b"\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-        writer.close()
+        await answer_and_close(writer, refusal)
         return
     try:
         up_r, up_w = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
     except Exception as e:
         log(f"CONNECT {target} from {client} -> 502 ({e})")
-        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-        writer.close()
+        await answer_and_close(writer, b"502 Bad Gateway")
         return
     log(f"CONNECT {target} from {client} -> 200{auth_of(head)}")
     writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -164,9 +167,7 @@ async def forward(reader, writer, head, parts, client):
         up_w.close()
     except Exception as e:
         log(f"{method} {url} from {client} -> 502 ({e}){auth_of(head)}")
-        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
+        await answer_and_close(writer, b"502 Bad Gateway")
         return
     status = answer.split(b"\r\n", 1)[0].split(b" ")[1:2]
     log(f"{method} {url} from {client} -> {status[0].decode() if status else '?'}{auth_of(head)}")
