@@ -124,20 +124,32 @@ async fn a_proxy_that_refuses_the_tunnel_is_blamed_with_its_status() {
         assert_eq!(head["status"], "fail", "{head}");
         assert_eq!(head["error"]["code"], "proxy_refused", "{head}");
         assert_eq!(head["error"]["http_status"], status, "{head}");
-        let f = finding(&r, "proxy_refused");
-        assert_eq!(f["component"], "proxy");
-        assert_eq!(f["severity"], "error");
-        let h = f["hint"].as_str().unwrap();
+        let (s3, ec2) = proxy_refusals(&r);
+        assert_eq!(s3["severity"], "error");
+        let h = s3["hint"].as_str().unwrap();
         assert!(
             h.contains(hint) && h.contains("NO_PROXY=169.254.169.254,s3.us-east-1.amazonaws.com"),
             "{h}"
         );
-        // neither S3 nor the network is blamed
+        // the EC2 API, through the same proxy, was refused too: a warning (the prefix list
+        // comes from a fallback) that names the proxy and the EC2 API's host
+        assert_eq!(ec2["severity"], "warning");
+        let h = ec2["hint"].as_str().unwrap();
+        assert!(
+            h.contains("did not open the tunnel to the EC2 API")
+                && h.contains("NO_PROXY=169.254.169.254,ec2.us-east-1.amazonaws.com"),
+            "{h}"
+        );
+        // neither S3, the network, IAM nor the EC2 API is blamed
         let codes = finding_codes(&r);
         assert!(
-            !codes
-                .iter()
-                .any(|c| c == "s3_unreachable" || c == "s3_error"),
+            !codes.iter().any(|c| [
+                "s3_unreachable",
+                "s3_error",
+                "prefix_list_fallback",
+                "prefix_list_unavailable"
+            ]
+            .contains(&c.as_str())),
             "{codes:?}"
         );
     };
@@ -186,6 +198,24 @@ async fn a_proxy_that_refuses_the_tunnel_is_blamed_with_its_status() {
     assert_eq!(s3_refusals("-> 403"), 1, "{log:?}");
 }
 
+/// The two `proxy_refused` findings of a run: for the S3 request and for the EC2 API (the
+/// prefix list), both blaming the proxy.
+fn proxy_refusals(r: &serde_json::Value) -> (&serde_json::Value, &serde_json::Value) {
+    let all: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "proxy_refused")
+        .collect();
+    assert!(all.iter().all(|f| f["component"] == "proxy"), "{all:?}");
+    let of = |check: &str| {
+        *all.iter()
+            .find(|f| f["message"].as_str().unwrap().starts_with(check))
+            .unwrap_or_else(|| panic!("no proxy_refused for {check}: {all:?}"))
+    };
+    (of("s3_head_bucket:"), of("prefix_list:"))
+}
+
 /// The proxy closed the connection without answering the CONNECT.
 fn refused_closed(run: &Run) {
     fault::assert_sound(run, 1, Duration::from_secs(6));
@@ -193,11 +223,11 @@ fn refused_closed(run: &Run) {
     let head = check(&r, 0, "s3_head_bucket");
     assert_eq!(head["error"]["code"], "proxy_refused", "{head}");
     assert!(head["error"]["http_status"].is_null(), "{head}");
-    let h = finding(&r, "proxy_refused")["hint"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(h.contains("closed the connection without answering"), "{h}");
+    let (s3, ec2) = proxy_refusals(&r);
+    for f in [s3, ec2] {
+        let h = f["hint"].as_str().unwrap();
+        assert!(h.contains("closed the connection without answering"), "{h}");
+    }
 }
 
 #[tokio::test]

@@ -396,10 +396,10 @@ impl FindingCode {
                 "{why}: add {entry} to NO_PROXY (e.g. NO_PROXY={no_proxy}) so S3 requests connect directly, through the route table and its gateway endpoint",
             ),
             ProxyRefused => spec(
-                E,
+                &[Severity::Warning, Severity::Error],
                 C::Proxy,
-                "the HTTP proxy of `HTTPS_PROXY` did not open the tunnel to S3: its answer to the `CONNECT` (the message has its status line) was not 2xx, or it closed the connection. The proxy is blamed, not S3 or the network; the hint follows its status: credentials (407), its access rules (403), its own way to S3 (502–504)",
-                "the proxy {proxy} did not open the tunnel to S3: {advice}",
+                "the HTTP proxy of `HTTPS_PROXY` did not open the tunnel to S3 (`error`) or to the EC2 API (`warning`: the prefix list then comes from a fallback): its answer to the `CONNECT` (the message has its status line) was not 2xx, or it closed the connection. The proxy is blamed, not the service, the network or IAM; the hint follows its status: credentials (407), its access rules (403), its own way to the service (502–504)",
+                "the proxy {proxy} did not open the tunnel to {service}: {advice}",
             ),
             ClockSkew => spec(
                 &[Severity::Warning, Severity::Error],

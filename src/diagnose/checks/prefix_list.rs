@@ -5,7 +5,7 @@ use crate::diagnose::check_name::CheckName;
 use crate::diagnose::finding_code::FindingCode;
 use crate::diagnose::inputs::no_network_reason;
 use crate::diagnose::model::{CheckVerdict, Status};
-use crate::evidence::{Evidence, PrefixListSource};
+use crate::evidence::{ErrorCode, Evidence, PrefixListSource};
 
 /// Judge the prefix list.
 pub fn judge(ev: &Evidence) -> Judged {
@@ -26,8 +26,14 @@ pub fn judge(ev: &Evidence) -> Judged {
     let region = ev.region.as_str();
     // throttled is not denied nor unreachable: the hint must not send anyone to IAM or routing
     let throttled = pl.errors.first().is_some_and(|e| e.is_throttling());
-    let f = match pl.source {
-        PrefixListSource::Ec2 => return Judged::quiet(CheckVerdict::pass(name)),
+    let refused = pl
+        .errors
+        .first()
+        .filter(|e| e.code == ErrorCode::ProxyRefused);
+    let f = match (pl.source, refused) {
+        (PrefixListSource::Ec2, _) => return Judged::quiet(CheckVerdict::pass(name)),
+        // the proxy, not IAM or the EC2 API, kept the prefix list from the probe
+        (_, Some(e)) => super::proxy::refused(ev, super::proxy::Refused::Ec2Api, name.as_str(), e),
         _ if throttled => {
             let what = match pl.source {
                 PrefixListSource::Cache => {
@@ -43,7 +49,7 @@ pub fn judge(ev: &Evidence) -> Judged {
                 &[("why", &why), ("what", &what), ("region", region)],
             )
         }
-        PrefixListSource::Cache | PrefixListSource::IpRanges => {
+        (PrefixListSource::Cache | PrefixListSource::IpRanges, None) => {
             let what = if pl.source == PrefixListSource::Cache {
                 format!("the cached list from {} s ago", pl.age_seconds.unwrap_or(0))
             } else {
@@ -54,7 +60,7 @@ pub fn judge(ev: &Evidence) -> Judged {
                 &[("why", &why), ("what", &what), ("region", region)],
             )
         }
-        PrefixListSource::None => FindingCode::PrefixListUnavailable.finding(
+        (PrefixListSource::None, None) => FindingCode::PrefixListUnavailable.finding(
             format!("{}: {why}", pl.name),
             &[("why", &why), ("region", region)],
         ),

@@ -178,7 +178,7 @@ fn failed(
         Fault::Tls => {
             super::tls::finding(e, &super::tls::host(t), check, ev.ca_bundle_certificates)
         }
-        Fault::ProxyRefused => super::proxy::refused(ev, t, check, e),
+        Fault::ProxyRefused => super::proxy::refused(ev, super::proxy::Refused::S3(t), check, e),
         Fault::ServerError => super::s3_answers::server_error(check, op, e),
         Fault::Interrupted => super::s3_answers::interrupted(check, op, e),
         Fault::KeyExists => FindingCode::ProbeKeyExists.finding(
