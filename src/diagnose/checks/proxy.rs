@@ -22,13 +22,19 @@ pub fn no_proxy_entry(ev: &Evidence, t: &TargetEvidence) -> (String, Vec<String>
     } else {
         base
     };
+    let list = no_proxy_with(ev, &entry);
+    (entry, list)
+}
+
+/// The environment's `NO_PROXY` entries with `entry` added.
+fn no_proxy_with(ev: &Evidence, entry: &str) -> Vec<String> {
     let mut list: Vec<String> = ev
         .proxy
         .as_ref()
         .map(|p| p.no_proxy.clone())
         .unwrap_or_default();
-    list.push(entry.clone());
-    (entry, list)
+    list.push(entry.to_string());
+    list
 }
 
 /// Where the refused tunnel was to go.
@@ -54,12 +60,7 @@ pub fn refused(ev: &Evidence, to: Refused<'_>, check: &str, e: &ErrorInfo) -> Fi
         }
         Refused::Ec2Api => {
             let entry = format!("ec2.{}.amazonaws.com", ev.region);
-            let mut list = ev
-                .proxy
-                .as_ref()
-                .map(|p| p.no_proxy.clone())
-                .unwrap_or_default();
-            list.push(entry.clone());
+            let list = no_proxy_with(ev, &entry);
             let bypass =
                 "they need a path of their own (an interface endpoint for the EC2 API, or NAT)";
             ("the EC2 API", configured, entry, list, bypass)
