@@ -148,12 +148,11 @@ pub fn partition_suffixes(region: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// The EC2 endpoint of `region` (the SDK's endpoint rules for EC2; GovCloud's FIPS endpoint is
-/// its regular one).
+/// The regional endpoint of `service` (the SDK's endpoint rules; GovCloud's FIPS endpoint is its
+/// regular one).
 pub fn regional_endpoint(service: &Service, region: &str, fips: bool, dual_stack: bool) -> String {
     let (dns, dual) = partition_suffixes(region);
     let suffix = if dual_stack { dual } else { dns };
-    // GovCloud's regular names are already FIPS endpoints
     let fips_host = fips && (dual_stack || !region.starts_with("us-gov-"));
     let host = service.host;
     if fips_host {
